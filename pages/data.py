@@ -1,0 +1,56 @@
+"""Data: load a file, check how it was read, set each column's role, and see data quality."""
+
+import streamlit as st
+
+from ui.state import studio
+from ui.widgets import (
+    PAGES,
+    load_demo,
+    load_report_panel,
+    masked_preview,
+    page_header,
+    quality_panel,
+    reading_options_panel,
+    roles_editor,
+    show_load_error,
+    transactions_offer,
+    upload_box,
+    user_errors,
+)
+
+page_header("Data", "Load your customers, check how the file was read, and tell Segment Studio what each "
+                    "column is.")
+
+state = studio()
+upload, demo = st.columns([3, 1], vertical_alignment="bottom")
+with upload:
+    if upload_box("data_upload"):
+        st.rerun()
+with demo:
+    if st.button("Use demo data", icon=":material/rocket_launch:", key="data_demo", width="stretch"):
+        if load_demo():
+            st.rerun()
+show_load_error()
+
+dataset = state.dataset
+if dataset is None:
+    st.info("No data loaded yet. Upload a file above, or use the demo data to look around.",
+            icon=":material/arrow_upward:")
+    st.stop()
+
+st.subheader(dataset.name, anchor=False)
+load_report_panel(dataset)
+if state.source is not None:
+    reading_options_panel(state.source, dataset)
+with user_errors():
+    transactions_offer(dataset)
+
+st.subheader("Column roles", anchor=False)
+st.caption("Roles decide how each column is used. Change any role in the table; the next run uses your choice.")
+with user_errors():
+    roles = roles_editor(dataset)
+    st.subheader("Preview", anchor=False)
+    masked_preview(dataset, roles)
+    st.subheader("Data quality", anchor=False)
+    quality_panel(dataset, roles)
+    st.page_link(PAGES["segment"], label="Next: segment these customers", icon=":material/arrow_forward:")

@@ -1,0 +1,288 @@
+"""Pure plotly figure builders, plus decoding a chart selection back to customers.
+
+Every builder returns a ``plotly.graph_objects.Figure`` and draws nothing. Segments
+get their colour from one palette (``segment_colour``), used by the map, the size
+chart, the Profiles cards and the report, so "Segment 3" is the same red everywhere.
+
+Each map point carries its row position in ``result.table`` as the first item of
+``customdata``: a lasso or box selection sent back by the browser decodes to rows
+with ``selected_rows``, whichever points were sampled or which trace they sit in.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+
+from .profiling import segment_label
+
+if TYPE_CHECKING:  # the figures only read a result; importing the pipeline here would load every stage
+    from .pipeline import SegmentationResult
+
+SEGMENT_PALETTE: tuple[str, ...] = ("#4C78A8", "#F58518", "#54A24B", "#E45756", "#72B7B2",
+                                    "#EECA3B", "#B279A2", "#FF9DA6", "#9D755D", "#BAB0AC")
+"""Segment colours in order: segment 0 (the largest) is the first; they cycle after ten."""
+
+UNASSIGNED_COLOUR = "#C9CED6"
+CATEGORY_PALETTE: tuple[str, ...] = ("#1B9E77", "#D95F02", "#7570B3", "#E7298A", "#66A61E",
+                                     "#E6AB02", "#A6761D", "#1F78B4", "#B2DF8A", "#FB9A99")
+"""Colours for other categorical columns: deliberately not the segment colours, to avoid confusion."""
+
+OTHER_VALUES = "(other values)"
+MISSING_VALUE = "(missing)"
+DEFAULT_MAX_POINTS = 20_000
+SNIPPET_CHARS = 120
+SEGMENT = "segment"
+"""The ``color_by`` value that colours the map by segment."""
+
+_FONT = dict(family="Inter, 'Source Sans Pro', sans-serif", color="#1F2937")
+
+
+def segment_colour(segment: int) -> str:
+    """The colour of a segment everywhere in the app; Unassigned (-1) is grey."""
+    return UNASSIGNED_COLOUR if segment < 0 else SEGMENT_PALETTE[int(segment) % len(SEGMENT_PALETTE)]
+
+
+def segment_order(labels: np.ndarray) -> list[int]:
+    """Segments largest first (ties by id), Unassigned last."""
+    ids, counts = np.unique(np.asarray(labels, dtype=int), return_counts=True)
+    size = dict(zip(ids.tolist(), counts.tolist()))
+    return sorted(size, key=lambda s: (s < 0, -size[s], s))
+
+
+def text_snippet(text: Any, n_chars: int = SNIPPET_CHARS) -> str:
+    """The first ``n_chars`` characters of a text, cut at a word and marked with an ellipsis."""
+    if text is None or (isinstance(text, float) and np.isnan(text)):
+        return ""
+    text = " ".join(str(text).split())
+    if len(text) <= n_chars:
+        return text
+    cut = text[:n_chars].rsplit(" ", 1)[0] or text[:n_chars]
+    return cut.rstrip(" ,.;:") + "…"
+
+
+def sample_rows(labels: np.ndarray, max_points: int, random_state: int = 0, min_per_segment: int = 50
+                ) -> np.ndarray:
+    """Row positions to draw: all of them up to ``max_points``, else a seeded sample per segment.
+
+    Every segment is sampled at the same rate, so the map keeps each segment's
+    share of the picture, but a segment keeps at least ``min_per_segment`` points
+    (or all of its customers if it has fewer) so that small segments stay visible.
+    The result is sorted and never longer than ``max_points``.
+    """
+    labels = np.asarray(labels, dtype=int)
+    n = len(labels)
+    if max_points <= 0:
+        raise ValueError(f"max_points must be positive. Got {max_points}.")
+    if n <= max_points:
+        return np.arange(n)
+    segments = segment_order(labels)
+    sizes = np.array([(labels == s).sum() for s in segments])
+    floor = np.minimum(sizes, min(min_per_segment, max_points // max(len(segments), 1)))
+    # segments whose proportional share would fall under the floor get the floor; the others share the rest
+    fixed = np.zeros(len(sizes), dtype=bool)
+    while True:
+        room = max_points - int(floor[fixed].sum())
+        free = int(sizes[~fixed].sum())
+        below = ~fixed & (sizes * room < floor * free)
+        if not below.any():
+            break
+        fixed |= below
+    quotas = np.where(fixed, floor, 0)
+    exact = np.where(fixed, 0.0, sizes * room / max(free, 1))
+    quotas += np.floor(exact).astype(int)
+    for i in np.argsort(-(exact - np.floor(exact)), kind="stable")[: max_points - int(quotas.sum())]:
+        quotas[i] += 1
+    quotas = np.minimum(quotas, sizes)
+    for i in np.argsort(-(sizes - quotas), kind="stable"):  # top up from segments with customers to spare
+        quotas[i] += min(int(sizes[i] - quotas[i]), max_points - int(quotas.sum()))
+    rng = np.random.default_rng(random_state)
+    chosen = [rng.choice(np.flatnonzero(labels == s), size=int(q), replace=False) for s, q in zip(segments, quotas)]
+    return np.sort(np.concatenate(chosen)) if chosen else np.arange(0)
+
+
+def _hover_frame(result: SegmentationResult, rows: np.ndarray, names: Mapping[int, str] | None,
+                 hover_fields: Sequence[str]) -> tuple[np.ndarray, str]:
+    """customdata (row position first) and the matching hover template."""
+    table = result.table
+    labels = np.asarray(result.labels, dtype=int)[rows]
+    columns: list[np.ndarray] = [rows.astype(object), np.asarray(result.row_ids, dtype=object)[rows],
+                                 np.array([segment_label(int(s), names) for s in labels], dtype=object)]
+    lines = ["<b>%{customdata[1]}</b>", "%{customdata[2]}"]
+    for field in hover_fields:
+        if field not in table.columns:
+            continue
+        values = table[field].iloc[rows]
+        columns.append(_display_values(values))
+        lines.append(f"{field}: %{{customdata[{len(columns) - 1}]}}")
+    texts = np.asarray(result.texts, dtype=object)[rows] if len(result.texts) else np.array([""] * len(rows))
+    snippets = np.array([text_snippet(t) for t in texts], dtype=object)
+    if any(snippets):
+        columns.append(np.array([_wrap(s) for s in snippets], dtype=object))
+        lines.append(f"<i>%{{customdata[{len(columns) - 1}]}}</i>")
+    return np.column_stack(columns), "<br>".join(lines) + "<extra></extra>"
+
+
+def _display_values(values: pd.Series) -> np.ndarray:
+    if pd.api.types.is_float_dtype(values):
+        return np.array(["–" if pd.isna(v) else f"{v:,.4g}" for v in values], dtype=object)
+    return np.array(["–" if pd.isna(v) else str(v) for v in values], dtype=object)
+
+
+def _wrap(text: str, width: int = 60) -> str:
+    """Break a snippet into hover-friendly lines."""
+    words, lines, line = text.split(), [], ""
+    for word in words:
+        if line and len(line) + len(word) + 1 > width:
+            lines.append(line)
+            line = word
+        else:
+            line = f"{line} {word}".strip()
+    if line:
+        lines.append(line)
+    return "<br>".join(lines)
+
+
+def _base_layout(fig: go.Figure, title: str, subtitle: str) -> go.Figure:
+    fig.update_layout(
+        title=dict(text=title, subtitle=dict(text=subtitle, font=dict(size=13, color="#6B7280")),
+                   x=0, xanchor="left", font=dict(size=17)),
+        font=_FONT, plot_bgcolor="#FBFCFE", paper_bgcolor="white", height=620,
+        margin=dict(l=10, r=10, t=70, b=10), dragmode="lasso", hovermode="closest",
+        legend=dict(itemsizing="constant", title=None, bgcolor="rgba(255,255,255,0.8)"),
+        hoverlabel=dict(bgcolor="white", font=dict(size=12, family=_FONT["family"]), align="left"),
+        uirevision="map",  # keeps zoom and the legend's hidden segments when the page reruns
+    )
+    fig.update_xaxes(visible=False, showgrid=False, zeroline=False)
+    fig.update_yaxes(visible=False, showgrid=False, zeroline=False)
+    return fig
+
+
+def map_figure(result: SegmentationResult, color_by: str = SEGMENT, names: Mapping[int, str] | None = None,
+               hover_fields: Sequence[str] = (), max_points: int = DEFAULT_MAX_POINTS,
+               random_state: int | None = None) -> go.Figure:
+    """The 2-D customer map as WebGL scatter traces.
+
+    ``color_by`` is ``"segment"`` (one trace per segment in the segment palette,
+    Unassigned grey and drawn first so it sits underneath) or a column of
+    ``result.table``: a numeric column gets one trace on a continuous colour
+    scale, any other column one trace per value (its 9 most frequent values,
+    the rest grouped). At most ``max_points`` customers are drawn, sampled per
+    segment with ``random_state`` (the run's seed by default); the subtitle says
+    how many are shown. Hover shows the customer id, segment, ``hover_fields``
+    and the start of the customer's (already masked) text.
+    """
+    labels = np.asarray(result.labels, dtype=int)
+    n = len(labels)
+    seed = result.config.random_state if random_state is None else random_state
+    rows = sample_rows(labels, max_points, seed)
+    customdata, template = _hover_frame(result, rows, names, hover_fields)
+    xy = np.asarray(result.coords, dtype=float)[rows]
+    shown = f"Showing all {n:,} customers" if len(rows) == n else f"Showing {len(rows):,} of {n:,} customers"
+    fig = go.Figure()
+    marker = dict(size=5 if len(rows) > 5000 else 7, opacity=0.8, line=dict(width=0))
+
+    def add(mask: np.ndarray, name: str, colour: Any, **extra: Any) -> None:
+        fig.add_trace(go.Scattergl(x=xy[mask, 0], y=xy[mask, 1], mode="markers", name=name,
+                                   customdata=customdata[mask], hovertemplate=template,
+                                   marker={**marker, "color": colour, **extra}))
+
+    if color_by == SEGMENT:
+        sampled = labels[rows]
+        order = segment_order(labels)
+        # Unassigned is drawn first, underneath the segments, but listed last in the legend
+        for segment in ([-1] if -1 in order else []) + [s for s in order if s >= 0]:
+            share = (labels == segment).mean()
+            add(sampled == segment, f"{segment_label(segment, names)} · {share:.0%}", segment_colour(segment))
+            fig.data[-1].legendrank = 1000 + order.index(segment)
+        title = "Customers by segment"
+    elif color_by in result.table.columns:
+        values = result.table[color_by].iloc[rows]
+        title = f"Customers by {color_by}"
+        if pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
+            numbers = values.to_numpy(dtype=float, na_value=np.nan)
+            missing = np.isnan(numbers)
+            if missing.any():
+                add(missing, MISSING_VALUE, UNASSIGNED_COLOUR)
+            add(~missing, color_by, numbers[~missing], colorscale="Viridis", showscale=True,
+                colorbar=dict(title=dict(text=color_by), thickness=14, len=0.75))
+            fig.update_layout(showlegend=bool(missing.any()))
+        else:
+            text = values.astype("string").fillna(MISSING_VALUE).to_numpy(dtype=object)
+            top = pd.Series(text).value_counts().index[:9].tolist()
+            grouped = np.where(np.isin(text, top), text, OTHER_VALUES)
+            for i, value in enumerate(top + ([OTHER_VALUES] if (grouped == OTHER_VALUES).any() else [])):
+                colour = UNASSIGNED_COLOUR if value in (OTHER_VALUES, MISSING_VALUE) else \
+                    CATEGORY_PALETTE[i % len(CATEGORY_PALETTE)]
+                add(grouped == value, str(value), colour)
+    else:
+        raise ValueError(f"Cannot colour the map by {color_by!r}: it is neither 'segment' nor a column.")
+    return _base_layout(fig, title, shown + ". Drag a lasso or box around customers to list them below.")
+
+
+def selected_rows(selection: Any) -> np.ndarray:
+    """Row positions of the customers in a plotly selection event, sorted and unique.
+
+    Accepts Streamlit's ``event.selection`` (or the whole event, or a plain dict):
+    each selected point's ``customdata[0]`` is its row position. Points without
+    customdata are ignored.
+    """
+    if selection is None:
+        return np.array([], dtype=int)
+    if hasattr(selection, "get") and "selection" in selection:
+        selection = selection["selection"]
+    points = selection.get("points", []) if hasattr(selection, "get") else []
+    rows = []
+    for point in points or []:
+        data = point.get("customdata") if hasattr(point, "get") else None
+        if data is None:
+            continue
+        first = data[0] if isinstance(data, (list, tuple, np.ndarray)) else data
+        try:
+            rows.append(int(first))
+        except (TypeError, ValueError):
+            continue
+    return np.unique(np.asarray(rows, dtype=int))
+
+
+def selected_customers(result: SegmentationResult, rows: np.ndarray, names: Mapping[int, str] | None = None,
+                       fields: Sequence[str] = ()) -> pd.DataFrame:
+    """A table of the given customers: id, segment, ``fields`` and a text snippet (when there is text)."""
+    rows = np.asarray(rows, dtype=int)
+    out = pd.DataFrame({
+        "customer": np.asarray(result.row_ids, dtype=object)[rows],
+        "segment": [segment_label(int(s), names) for s in np.asarray(result.labels)[rows]],
+    })
+    for field in fields:
+        if field in result.table.columns and field not in out.columns:
+            out[field] = result.table[field].iloc[rows].to_numpy()
+    texts = np.asarray(result.texts, dtype=object)
+    if len(texts) and any(str(t).strip() for t in texts[rows]):
+        out["text"] = [text_snippet(t) for t in texts[rows]]
+    return out
+
+
+def size_figure(result: SegmentationResult, names: Mapping[int, str] | None = None) -> go.Figure:
+    """Horizontal bars of segment sizes, largest at the top, Unassigned last, in the segment colours."""
+    labels = np.asarray(result.labels, dtype=int)
+    n = max(len(labels), 1)
+    order = segment_order(labels)
+    sizes = [int((labels == s).sum()) for s in order]
+    fig = go.Figure(go.Bar(
+        x=sizes, y=[segment_label(s, names) for s in order], orientation="h",
+        marker=dict(color=[segment_colour(s) for s in order], line=dict(width=0)),
+        text=[f"{size:,} · {size / n:.1%}" for size in sizes], textposition="outside", cliponaxis=False,
+        hovertemplate="%{y}: %{x:,} customers<extra></extra>",
+    ))
+    fig.update_layout(
+        font=_FONT, plot_bgcolor="white", paper_bgcolor="white", showlegend=False, bargap=0.35,
+        height=max(180, 46 * len(order) + 60), margin=dict(l=10, r=40, t=10, b=30),
+    )
+    fig.update_yaxes(autorange="reversed", title=None, automargin=True)
+    fig.update_xaxes(title="Customers", showgrid=True, gridcolor="#EEF0F4", zeroline=False,
+                     range=[0, max(sizes or [1]) * 1.22])
+    return fig

@@ -1,0 +1,302 @@
+"""Every page through Streamlit's AppTest: empty state, the demo path, bad input, state that must persist.
+
+AppTest runs the real app.py router and page scripts in-process (no browser).
+It drives widgets by key, including the file uploader; it cannot draw a lasso
+on the map (the map's selection decoding is covered in tests/unit/test_plots.py)
+and does not run a download button's deferred data function (the exports
+themselves are covered by the export module's unit tests). Fast settings are
+chosen through the widgets: TF-IDF text embedding, PCA reduction and map, k-means.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+APP = str(Path(__file__).resolve().parents[2] / "app.py")
+TIMEOUT = 120
+PNG_HEADER = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x10\x00\x00\x00\x10\x08\x06\x00\x00\x00"
+PAGES = {
+    "home": "pages/home.py", "data": "pages/data.py", "segment": "pages/segment.py", "map": "pages/map.py",
+    "profiles": "pages/profiles.py", "quality": "pages/quality.py", "export": "pages/export.py",
+}
+
+
+# --------------------------------------------------------------------------- helpers
+def fresh() -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    at.run()
+    assert_clean(at)
+    return at
+
+
+def open_page(at: AppTest, page: str) -> AppTest:
+    at.switch_page(PAGES[page]).run()
+    assert_clean(at)
+    return at
+
+
+def assert_clean(at: AppTest) -> None:
+    """No uncaught exception and no error box (a SegmentationError shown to the user)."""
+    assert not at.exception, [e.value for e in at.exception]
+    assert not at.error, [e.value for e in at.error]
+
+
+def texts(at: AppTest) -> str:
+    """All visible text of the page and sidebar, joined, for loose 'is it said somewhere' checks."""
+    parts = [m.value for m in at.markdown] + [c.value for c in at.caption] + [t.value for t in at.title]
+    parts += [s.value for s in at.subheader] + [i.value for i in at.info] + [w.value for w in at.warning]
+    return "\n".join(map(str, parts))
+
+
+def links(at: AppTest) -> dict[str, str]:
+    return {link.proto.label: link.proto.page for link in at.page_link}
+
+
+def state(at: AppTest, name: str) -> object:
+    return at.session_state[f"studio.{name}"] if f"studio.{name}" in at.session_state else None
+
+
+def load_demo(at: AppTest) -> AppTest:
+    open_page(at, "data")
+    at.button(key="data_demo").click().run()
+    assert_clean(at)
+    return at
+
+
+def run_fast_segmentation(at: AppTest, **params: int) -> AppTest:
+    open_page(at, "segment")
+    at.selectbox(key="seg_model").set_value("tfidf")
+    at.selectbox(key="seg_reduce").set_value("pca")
+    at.selectbox(key="seg_map").set_value("pca")
+    for name, value in params.items():
+        at.number_input(key=f"seg_param_kmeans_{name}").set_value(value)
+    at.button(key="seg_run").click().run()
+    assert_clean(at)
+    return at
+
+
+@pytest.fixture()
+def segmented() -> AppTest:
+    """An app session with the demo data loaded and one fast k-means run (4 segments)."""
+    at = load_demo(fresh())
+    return run_fast_segmentation(at, n_clusters=4)
+
+
+# --------------------------------------------------------------------------- empty states
+def test_home_explains_the_tool_and_offers_demo_data_and_upload() -> None:
+    at = fresh()
+    said = texts(at)
+    assert "Segment Studio" in said and "1 · Load" in said and "2 · Segment" in said
+    assert at.button(key="home_demo").label == "Use demo data"
+    assert at.file_uploader(key="home_upload") is not None
+    assert "No data loaded yet." in "\n".join(c.value for c in at.sidebar.caption)
+
+
+@pytest.mark.parametrize("page", ["segment", "map", "profiles", "quality", "export"])
+def test_pages_before_any_data_say_to_load_data_and_link_to_data(page: str) -> None:
+    at = open_page(fresh(), page)
+    assert "No data loaded yet — go to Data." in texts(at)
+    assert links(at) == {"Go to Data": "data"}
+
+
+def test_data_page_before_any_data_offers_upload_and_demo() -> None:
+    at = open_page(fresh(), "data")
+    assert "No data loaded yet" in texts(at)
+    assert at.file_uploader(key="data_upload") is not None and at.button(key="data_demo") is not None
+
+
+@pytest.mark.parametrize("page", ["map", "profiles", "quality", "export"])
+def test_pages_before_a_run_say_to_segment_and_link_to_segment(page: str) -> None:
+    at = load_demo(fresh())
+    open_page(at, page)
+    assert "No segmentation yet — go to Segment." in texts(at)
+    assert links(at) == {"Go to Segment": "segment"}
+
+
+# --------------------------------------------------------------------------- loading
+def test_home_demo_button_loads_the_demo_and_opens_the_data_page() -> None:
+    at = fresh()
+    at.button(key="home_demo").click().run()
+    assert_clean(at)
+    said = texts(at)
+    assert "Demo customers" in said and "Column roles" in said and "Data quality" in said
+    assert "2,000 rows · 15 columns" in "\n".join(c.value for c in at.sidebar.caption)
+    assert [m.value for m in at.metric][:3] == ["2,000", "2,000", "0"]
+    # the preview masks personal data
+    preview = at.dataframe[-1].value if at.dataframe else None
+    assert preview is not None and preview["email"].str.contains(r"\*\*\*@").all()
+
+
+def test_upload_through_the_file_uploader_replaces_the_dataset() -> None:
+    at = load_demo(fresh())
+    csv = b"customer_id,spend,visits\nA1,10.5,3\nA2,99.0,12\nA3,55.2,7\nA4,3.1,1\n"
+    at.file_uploader(key="data_upload").set_value(("shop.csv", csv, "text/csv")).run()
+    assert_clean(at)
+    assert state(at, "dataset").name == "shop.csv"
+    assert "4 rows · 3 columns" in "\n".join(c.value for c in at.sidebar.caption)
+
+
+def test_an_unreadable_upload_shows_a_clear_error_and_keeps_the_previous_dataset(segmented: AppTest) -> None:
+    at = segmented
+    open_page(at, "data")
+    at.file_uploader(key="data_upload").set_value(("customers.csv", PNG_HEADER, "text/csv")).run()
+    assert not at.exception
+    [error] = [e.value for e in at.error]
+    assert "customers.csv could not be loaded" in error and "PNG image" in error
+    assert "Still using Demo customers." in error
+    assert state(at, "dataset").name == "Demo customers"
+    assert state(at, "current_run") is not None  # the run of the kept dataset survives too
+    open_page(at, "profiles")
+    assert "Segment 1" in texts(at)
+
+
+def test_loading_a_new_dataset_clears_runs_and_names(segmented: AppTest) -> None:
+    at = segmented
+    open_page(at, "profiles")
+    run_id = state(at, "current_run")
+    at.text_input(key=f"name-{run_id}-0").set_value("Loyal").run()
+    open_page(at, "data")
+    at.button(key="data_demo").click().run()
+    assert state(at, "runs") is None and state(at, "annotations") is None
+    open_page(at, "map")
+    assert "No segmentation yet" in texts(at)
+
+
+# --------------------------------------------------------------------------- the demo path
+def test_segment_form_runs_with_fast_settings_and_reports_headline_metrics(segmented: AppTest) -> None:
+    at = segmented
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Customers"] == "2,000" and metrics["Segments"] == "4"
+    assert "Current run: Run 1 · k-means" in texts(at)
+    assert set(links(at)) == {"See the map", "Read the profiles", "Check the quality"}
+    assert "Run 1 · k-means" in "\n".join(m.value for m in at.sidebar.markdown)
+    [run] = state(at, "runs")
+    assert run.config.text.model == "tfidf" and run.config.reduce.method == "pca"
+    assert run.config.cluster.as_dict() == {"n_clusters": 4}
+
+
+def test_map_page_draws_the_map_with_its_controls(segmented: AppTest) -> None:
+    at = open_page(segmented, "map")
+    assert len(at.get("plotly_chart")) == 1
+    assert at.selectbox(key="map_colour").value == "segment"
+    at.selectbox(key="map_colour").set_value("total_spend").run()
+    assert_clean(at)
+    assert "Draw a lasso or a box" in texts(at)
+
+
+def test_profiles_page_shows_one_card_per_segment_largest_first(segmented: AppTest) -> None:
+    at = open_page(segmented, "profiles")
+    said = texts(at)
+    for n in range(1, 5):
+        assert f"Segment {n}" in said
+    assert "What sets them apart" in said and "Over-represented" in said and "What they talk about" in said
+    run_id = state(at, "current_run")
+    assert [t.key for t in at.text_input] == [f"name-{run_id}-{s}" for s in range(4)]
+
+
+def test_quality_page_explains_each_metric(segmented: AppTest) -> None:
+    at = open_page(segmented, "quality")
+    labels = [m.label for m in at.metric]
+    assert labels == ["Silhouette", "Davies–Bouldin", "Calinski–Harabasz", "Unassigned", "Smallest segment"]
+    said = texts(at)
+    assert "Above 0.25 is reasonable" in said and "Lower is better" in said
+    assert len(at.get("plotly_chart")) == 1
+
+
+def test_export_page_offers_the_three_downloads_without_personal_data_by_default(segmented: AppTest) -> None:
+    at = open_page(segmented, "export")
+    assert {b.key for b in at.get("download_button")} == {"download_customers", "download_profiles",
+                                                          "download_manifest"}
+    preview = at.dataframe[0].value
+    assert {"segment_id", "segment_name", "segment_confidence"} <= set(preview.columns)
+    assert "email" not in preview.columns and "full_name" not in preview.columns
+    at.checkbox(key="export_include_pii").check().run()
+    assert_clean(at)
+    assert "personal data" in at.warning[0].value
+    assert "email" in at.dataframe[0].value.columns
+
+
+# --------------------------------------------------------------------------- state that must persist
+def test_a_rename_on_profiles_persists_across_page_switches(segmented: AppTest) -> None:
+    at = open_page(segmented, "profiles")
+    run_id = state(at, "current_run")
+    at.text_input(key=f"name-{run_id}-0").set_value("  Big   spenders ").run()
+    assert_clean(at)
+    open_page(at, "map")
+    open_page(at, "quality")
+    open_page(at, "profiles")
+    assert at.text_input(key=f"name-{run_id}-0").value == "Big spenders"
+    open_page(at, "export")
+    assert "Big spenders" in set(at.dataframe[0].value["segment_name"])
+
+
+def test_use_suggested_names_fills_every_name_field(segmented: AppTest) -> None:
+    at = open_page(segmented, "profiles")
+    at.button(key="use_suggested_names").click().run()
+    assert_clean(at)
+    values = [t.value for t in at.text_input]
+    assert len(values) == 4 and all(values)
+    assert not any(b.key == "use_suggested_names" for b in at.button)
+
+
+def test_segment_settings_survive_a_page_switch(segmented: AppTest) -> None:
+    at = open_page(segmented, "map")
+    open_page(at, "segment")
+    assert at.selectbox(key="seg_model").value == "tfidf"
+    assert at.selectbox(key="seg_reduce").value == "pca"
+    assert at.selectbox(key="seg_map").value == "pca"
+    assert at.number_input(key="seg_param_kmeans_n_clusters").value == 4
+
+
+def test_running_the_same_settings_again_reuses_the_run(segmented: AppTest) -> None:
+    at = segmented
+    at.button(key="seg_run").click().run()
+    assert_clean(at)
+    assert len(state(at, "runs")) == 1
+
+
+def test_a_second_run_is_added_and_the_sidebar_switches_between_runs(segmented: AppTest) -> None:
+    at = run_fast_segmentation(segmented, n_clusters=3)
+    runs = state(at, "runs")
+    assert [r.number for r in runs] == [1, 2] and state(at, "current_run") == runs[1].run_id
+    assert {m.label: m.value for m in at.metric}["Segments"] == "3"
+    at.sidebar.selectbox(key="sidebar_run").set_value(runs[0].run_id).run()
+    assert_clean(at)
+    assert state(at, "current_run") == runs[0].run_id
+    assert "Davies–Bouldin" in at.dataframe[0].value.columns  # the run history table
+
+
+def test_choosing_another_algorithm_shows_its_own_parameters() -> None:
+    at = load_demo(fresh())
+    open_page(at, "segment")
+    at.selectbox(key="seg_algorithm").set_value("hdbscan").run()
+    assert_clean(at)
+    keys = {n.key for n in at.number_input}
+    assert {"seg_param_hdbscan_min_cluster_size", "seg_param_hdbscan_min_samples"} <= keys
+    assert "seg_param_kmeans_n_clusters" not in keys
+
+
+def test_other_model_without_a_name_is_refused_with_a_message() -> None:
+    at = load_demo(fresh())
+    open_page(at, "segment")
+    at.selectbox(key="seg_model").set_value("other")
+    at.button(key="seg_run").click().run()
+    assert not at.exception
+    assert "Type a model name or a local folder" in at.error[0].value
+    assert state(at, "runs") is None
+
+
+def test_a_model_that_cannot_be_loaded_stops_the_run_with_its_message() -> None:
+    at = load_demo(fresh())
+    open_page(at, "segment")
+    at.selectbox(key="seg_model").set_value("other")
+    at.text_input(key="seg_model_other").set_value("/nowhere/no-such-model")
+    at.selectbox(key="seg_reduce").set_value("pca")
+    at.selectbox(key="seg_map").set_value("pca")
+    at.button(key="seg_run").click().run()
+    assert not at.exception
+    assert any("could not be loaded" in e.value for e in at.error)
+    assert state(at, "runs") is None

@@ -1,0 +1,111 @@
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from segmentation.config import BlendConfig, ClusterConfig, ReduceConfig, RolesConfig, RunConfig, TextConfig
+from segmentation.errors import DataError
+from segmentation.io import load_table
+from segmentation.pipeline import StageCache, run
+
+DATA = Path(__file__).resolve().parents[3] / "shared" / "data"
+DEMO = Path(__file__).resolve().parents[2] / "assets" / "demo_customers.csv"
+FAST = RunConfig(reduce=ReduceConfig(method="pca", map_method="pca"), cluster=ClusterConfig.make("kmeans", n_clusters=4))
+
+
+def fast_text(column: str, **changes) -> RunConfig:
+    return FAST.replace(text=TextConfig(columns=(column,), model="tfidf"), blend=BlendConfig(0.5), **changes)
+
+
+def check_sane(result, n_rows):
+    assert len(result.labels) == len(result.table) == len(result.coords) == n_rows
+    assert ((result.labels >= -1)).all() and result.n_segments >= 2
+    for key in ("silhouette", "davies_bouldin", "calinski_harabasz", "noise_share"):
+        assert np.isfinite(result.metrics[key]), key
+    assert sum(p.size for p in result.profiles) == n_rows
+    assert np.isfinite(result.coords).all()
+
+
+def test_demo_run_is_deterministic_and_profiles_every_segment():
+    table = load_table(DEMO).table
+    config = fast_text("review")
+    a = run(table, config, cache=StageCache())
+    b = run(table, config, cache=StageCache())
+    assert np.array_equal(a.labels, b.labels) and np.array_equal(a.coords, b.coords)
+    check_sane(a, len(table))
+    assert all(p.keywords for p in a.profiles)
+    # PII columns never become features, and texts are masked
+    assert not any(name.startswith(("email", "full_name")) for name in a.feature_names)
+    assert not any("@example" in t for t in a.texts)
+
+
+def test_changing_only_the_clustering_reuses_every_earlier_stage():
+    table = load_table(DEMO).table
+    cache = StageCache()
+    seen = []
+    run(table, fast_text("review"), cache=cache)
+    run(table, fast_text("review", cluster=ClusterConfig.make("kmeans", n_clusters=6)),
+        on_progress=lambda stage, f: seen.append(stage), cache=cache)
+    result = run(table, fast_text("review", cluster=ClusterConfig.make("gmm", n_clusters=3)), cache=cache)
+    assert result.n_segments == 3
+    assert result.timings["embed"] < 0.05 and result.timings["reduce"] < 0.05
+
+
+def test_progress_reports_every_stage_in_order():
+    stages = []
+    run(load_table(DEMO).table, fast_text("review"), on_progress=lambda s, f: stages.append(s), cache=StageCache())
+    order = [s for i, s in enumerate(stages) if s not in stages[:i]]
+    assert order == ["prepare", "features", "embed", "reduce", "map", "cluster", "profile"]
+
+
+@pytest.mark.parametrize(
+    ("folder", "file", "config", "rows"),
+    [
+        ("mall_customers", "Mall_Customers.csv", FAST, 200),
+        ("customer_personality", "marketing_campaign.csv", FAST, 2240),
+        ("telco_churn", "WA_Fn-UseC_-Telco-Customer-Churn.csv", FAST, 7043),
+        ("bank_marketing", "bank-full.csv", FAST, 45211),
+        ("womens_clothing_reviews", "Womens Clothing E-Commerce Reviews.csv", fast_text("Review Text"), 23486),
+    ],
+)
+def test_real_files_give_sane_segments(folder, file, config, rows):
+    dataset = load_table(DATA / folder / file)
+    result = run(dataset.table, config, digest=dataset.digest, cache=StageCache())
+    check_sane(result, rows)
+
+
+def test_known_groups_are_used_for_validation_only():
+    table = load_table(DATA / "mall_customers" / "Mall_Customers.csv").table
+    config = FAST.replace(roles=RolesConfig.from_mapping({"Genre": "label"}))
+    result = run(table, config, cache=StageCache())
+    assert not any(n.startswith("Genre") for n in result.feature_names)
+    assert 0 <= result.metrics["external_nmi"] <= 1 and result.metrics["external_column"] == "Genre"
+
+
+@pytest.mark.parametrize(
+    ("table", "config", "message"),
+    [
+        (pd.DataFrame(), FAST, "no rows"),
+        (pd.DataFrame({"id": [f"c{i}" for i in range(20)]}), FAST, "No usable column"),
+        (pd.DataFrame({"x": np.arange(20.0), "t": [""] * 20}), fast_text("t"), "empty for every customer"),
+        (pd.DataFrame({"x": np.arange(20.0)}), fast_text("nope"), "Text column 'nope' is not in the data"),
+    ],
+)
+def test_bad_input_gets_a_specific_message(table, config, message):
+    with pytest.raises(DataError, match=message):
+        run(table, config, cache=StageCache())
+
+
+@pytest.mark.slow
+def test_real_model_and_real_umap_end_to_end():
+    table = load_table(DATA / "womens_clothing_reviews" / "Womens Clothing E-Commerce Reviews.csv").table
+    table = table.dropna(subset=["Review Text"]).head(400).reset_index(drop=True)
+    config = RunConfig(text=TextConfig(columns=("Review Text",)), blend=BlendConfig(0.8),
+                       cluster=ClusterConfig.make("hdbscan", min_cluster_size=15))
+    result = run(table, config, cache=StageCache())
+    assert result.embedding.shape == (400, 5) and result.coords.shape == (400, 2)
+    assert result.metrics["n_segments"] >= 2
+    again = run(table, config, cache=StageCache())  # embeddings now come from the disk cache
+    assert np.array_equal(result.labels, again.labels)
+    assert again.timings["embed"] < result.timings["embed"]

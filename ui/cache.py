@@ -1,0 +1,105 @@
+"""Every ``st.cache_*`` wrapper of the app, in one place.
+
+Keys are small: a data digest plus frozen configs. Heavy arguments (bytes,
+tables) are passed as ``_underscore`` parameters, which Streamlit does not hash.
+Every cache is bounded. The segmentation itself is not cached here: runs live
+in the session's run history, and the library's own stage cache already makes a
+re-run with only a new clustering setting fast (caching results twice would
+keep two copies of large arrays).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import streamlit as st
+
+from segmentation import clean, io, pipeline, schema, transactions
+from segmentation.config import RunConfig
+
+DEMO_PATH = Path(__file__).resolve().parent.parent / "assets" / "demo_customers.csv"
+DEMO_NAME = "Demo customers"
+
+
+def digest_bytes(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+# cache_resource, not cache_data: a table of a few hundred MB is handed out as is, not copied on every
+# rerun. Nothing mutates it (pandas copy-on-write), and results keep their own cleaned copy.
+@st.cache_resource(max_entries=3, show_spinner=False)
+def _load_table(digest: str, name: str, options: io.LoadOptions, _data: bytes) -> io.Dataset:
+    return io.load_table(_data, name=name, options=options)
+
+
+def load_dataset(data: bytes, name: str, options: io.LoadOptions | None = None) -> io.Dataset:
+    """Read uploaded bytes into a Dataset (raises DataError/ConfigError with a message for the analyst)."""
+    io.check_upload_size(len(data))
+    return _load_table(digest_bytes(data), name, options or io.LoadOptions(), data)
+
+
+def demo_bytes() -> bytes:
+    return DEMO_PATH.read_bytes()
+
+
+@st.cache_data(max_entries=8, show_spinner=False)
+def _infer_roles(digest: str, _table: pd.DataFrame) -> dict[str, Any]:
+    return schema.infer_roles(_table)
+
+
+def infer_roles(dataset: io.Dataset) -> dict[str, Any]:
+    """Inferred ColumnRole per column, computed once per dataset."""
+    return _infer_roles(dataset.digest, dataset.table)
+
+
+def resolved_roles(dataset: io.Dataset, overrides: dict[str, str]) -> dict[str, str]:
+    """Column -> role after the analyst's overrides."""
+    return _resolved_roles(dataset.digest, tuple(sorted(overrides.items())), dataset.table)
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def _resolved_roles(digest: str, overrides: tuple[tuple[str, str], ...], _table: pd.DataFrame) -> dict[str, str]:
+    return schema.resolve_roles(_table, dict(overrides))
+
+
+@st.cache_data(max_entries=8, show_spinner=False)
+def _quality_report(digest: str, roles: tuple[tuple[str, str], ...], _table: pd.DataFrame) -> Any:
+    return clean.quality_report(_table, dict(roles))
+
+
+def quality_report(dataset: io.Dataset, roles: dict[str, str]) -> Any:
+    return _quality_report(dataset.digest, tuple(sorted(roles.items())), dataset.table)
+
+
+@st.cache_data(max_entries=8, show_spinner=False)
+def _detect_transactions(digest: str, _table: pd.DataFrame) -> Any:
+    return transactions.detect_transactions(_table)
+
+
+def detect_transactions(dataset: io.Dataset) -> Any:
+    """The order-line layout of the table, or None when it already has one row per customer."""
+    return _detect_transactions(dataset.digest, dataset.table)
+
+
+@st.cache_resource(max_entries=2, show_spinner=False)
+def _rollup(digest: str, _schema: Any, _dataset: io.Dataset) -> tuple[io.Dataset, tuple[str, ...]]:
+    customers, notes = transactions.rollup(_dataset.table, _schema)
+    rolled = replace(_dataset, table=customers.reset_index(drop=True), name=f"{_dataset.name} (per customer)",
+                     digest=hashlib.sha256(f"rollup:{digest}".encode()).hexdigest())
+    return rolled, tuple(notes)
+
+
+def rollup(dataset: io.Dataset, layout: Any) -> tuple[io.Dataset, tuple[str, ...]]:
+    """One row per customer from order lines, as a new Dataset, plus notes on what was done."""
+    return _rollup(dataset.digest, layout, dataset)
+
+
+def run_segmentation(dataset: io.Dataset, config: RunConfig,
+                     on_progress: Callable[[str, float], None] | None = None) -> pipeline.SegmentationResult:
+    """Segment the dataset; stage outputs are reused from the library's in-process stage cache."""
+    return pipeline.run(dataset.table, config, on_progress=on_progress, digest=dataset.digest)

@@ -1,0 +1,271 @@
+"""Typed access to the session: the one place that reads and writes ``st.session_state``.
+
+Everything is kept as plain, serialisable pieces (dicts of strings and numbers,
+frozen configs with ``to_dict``) next to the immutable results, so a workspace
+can save a session with ``snapshot()`` and bring it back with ``restore()``.
+
+``set_dataset`` is the single place where a new dataset clears everything
+derived from the old one: role overrides, run settings, runs, segment names,
+widget choices.
+
+``Studio`` works on any mutable mapping, so tests can drive it with a dict.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import MutableMapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from segmentation.config import RunConfig, stable_hash
+
+if TYPE_CHECKING:
+    from segmentation.io import Dataset
+    from segmentation.pipeline import SegmentationResult
+
+_PREFIX = "studio."
+_DERIVED = ("role_overrides", "run_config", "form", "runs", "current_run", "annotations", "choices", "notice")
+"""Keys that describe the current dataset and are cleared when another one is loaded."""
+
+ANNOTATION_FIELDS = ("name", "description", "notes")
+
+
+@dataclass(frozen=True)
+class Source:
+    """The raw file behind the dataset, kept so it can be re-read with other options."""
+
+    name: str
+    data: bytes = field(repr=False)
+    options: Any = None  # segmentation.io.LoadOptions
+
+
+@dataclass(frozen=True)
+class RunRecord:
+    """One segmentation of the current dataset, with when it was made."""
+
+    run_id: str
+    number: int
+    config: RunConfig
+    result: SegmentationResult = field(repr=False)
+    created: float
+    seconds: float = 0.0
+
+    @property
+    def title(self) -> str:
+        from segmentation.clustering import CLUSTERERS
+
+        spec = CLUSTERERS.get(self.config.cluster.algorithm)
+        return f"Run {self.number} · {spec.label if spec else self.config.cluster.algorithm}"
+
+    def plain(self) -> dict[str, Any]:
+        return {"run_id": self.run_id, "number": self.number, "config": self.config.to_dict(),
+                "created": self.created, "seconds": self.seconds, "data_digest": self.result.data_digest}
+
+
+class Studio:
+    """Session state for one analyst. Obtain it with ``studio()`` in pages."""
+
+    def __init__(self, store: MutableMapping[str, Any]) -> None:
+        self._store = store
+
+    # --- raw access -----------------------------------------------------------------
+    def _get(self, name: str, default: Any = None) -> Any:
+        return self._store.get(_PREFIX + name, default)
+
+    def _set(self, name: str, value: Any) -> None:
+        self._store[_PREFIX + name] = value
+
+    def _drop(self, name: str) -> None:
+        self._store.pop(_PREFIX + name, None)
+
+    # --- dataset ------------------------------------------------------------------
+    @property
+    def dataset(self) -> Dataset | None:
+        return self._get("dataset")
+
+    @property
+    def source(self) -> Source | None:
+        return self._get("source")
+
+    def set_dataset(self, dataset: Dataset | None, source: Source | None = None, notice: str | None = None
+                    ) -> None:
+        """Make ``dataset`` current and forget everything derived from the previous one."""
+        for name in _DERIVED:
+            self._drop(name)
+        self._drop("load_error")
+        self._set("dataset", dataset)
+        self._set("source", source)
+        if notice:
+            self.notify(notice)
+
+    @property
+    def load_error(self) -> str | None:
+        """Why the last file could not be loaded (the previous dataset, if any, stays current)."""
+        return self._get("load_error")
+
+    def set_load_error(self, message: str | None) -> None:
+        self._set("load_error", message)
+
+    def upload_is_new(self, file_id: str) -> bool:
+        """True once per uploaded file, so a file is loaded once and not again on every rerun."""
+        if self._get("last_upload") == file_id:
+            return False
+        self._set("last_upload", file_id)
+        return True
+
+    # --- roles ----------------------------------------------------------------------
+    @property
+    def role_overrides(self) -> dict[str, str]:
+        return dict(self._get("role_overrides", {}))
+
+    def set_role_overrides(self, overrides: dict[str, str]) -> None:
+        self._set("role_overrides", {str(k): str(v) for k, v in overrides.items()})
+
+    # --- run settings ---------------------------------------------------------------
+    @property
+    def run_config(self) -> RunConfig | None:
+        """The settings of the Segment form as last submitted (None: defaults for this dataset)."""
+        return self._get("run_config")
+
+    def set_run_config(self, config: RunConfig) -> None:
+        self._set("run_config", config)
+
+    def form_value(self, name: str, default: Any = None) -> Any:
+        """A Segment-form choice that is not part of RunConfig (e.g. which model option was picked)."""
+        return self._get("form", {}).get(name, default)
+
+    def set_form_value(self, name: str, value: Any) -> None:
+        self._set("form", {**self._get("form", {}), name: value})
+
+    # --- runs -----------------------------------------------------------------------
+    @property
+    def runs(self) -> list[RunRecord]:
+        return list(self._get("runs", []))
+
+    def add_run(self, config: RunConfig, result: SegmentationResult, seconds: float = 0.0) -> RunRecord:
+        """Append a run to the history and make it current."""
+        runs = self.runs
+        number = max((r.number for r in runs), default=0) + 1
+        record = RunRecord(run_id=f"run-{number}-{stable_hash(result.data_digest, config)[:8]}", number=number,
+                           config=config, result=result, created=time.time(), seconds=seconds)
+        self._set("runs", runs + [record])
+        self._set("current_run", record.run_id)
+        return record
+
+    def find_run(self, config: RunConfig) -> RunRecord | None:
+        """An earlier run of the current dataset with exactly this config, if any."""
+        return next((r for r in self.runs if r.config == config), None)
+
+    @property
+    def current_run(self) -> RunRecord | None:
+        run_id = self._get("current_run")
+        return next((r for r in self.runs if r.run_id == run_id), None)
+
+    @property
+    def result(self) -> SegmentationResult | None:
+        run = self.current_run
+        return run.result if run else None
+
+    def select_run(self, run_id: str) -> None:
+        if any(r.run_id == run_id for r in self.runs):
+            self._set("current_run", run_id)
+
+    # --- analyst annotations per run ------------------------------------------------
+    def annotations(self, run_id: str | None = None) -> dict[int, dict[str, str]]:
+        run_id = run_id or self._get("current_run")
+        return {int(k): dict(v) for k, v in self._get("annotations", {}).get(run_id, {}).items()}
+
+    def segment_names(self, run_id: str | None = None) -> dict[int, str]:
+        """The analyst's segment names for a run (the current one by default); unnamed segments are absent."""
+        return {s: a["name"] for s, a in self.annotations(run_id).items() if a.get("name")}
+
+    def annotate(self, segment: int, field_name: str, value: str, run_id: str | None = None) -> None:
+        """Set a segment's name, description or notes for a run (the current one by default)."""
+        if field_name not in ANNOTATION_FIELDS:
+            raise ValueError(f"field_name must be one of {ANNOTATION_FIELDS}. Got {field_name!r}.")
+        run_id = run_id or self._get("current_run")
+        if run_id is None:
+            return
+        everything = {k: {int(s): dict(a) for s, a in v.items()} for k, v in self._get("annotations", {}).items()}
+        per_run = everything.setdefault(run_id, {})
+        per_run.setdefault(int(segment), {})[field_name] = " ".join(str(value).split()) \
+            if field_name == "name" else str(value)
+        self._set("annotations", everything)
+
+    # --- widget choices that must survive page switches ---------------------------
+    def choice(self, name: str, default: Any = None) -> Any:
+        return self._get("choices", {}).get(name, default)
+
+    def set_choice(self, name: str, value: Any) -> None:
+        self._set("choices", {**self._get("choices", {}), name: value})
+
+    def reset_widget(self, key: str) -> None:
+        """Forget a mounted widget's value so that it is drawn again from the state (e.g. after "Use suggested
+        names" fills the names in)."""
+        self._store.pop(key, None)
+
+    # --- routing ---------------------------------------------------------------------
+    def mark_routed(self) -> None:
+        """Called by app.py just before it runs a page: this run went through the router."""
+        self._set("routed", True)
+
+    def pop_routed(self) -> bool:
+        """Called first by every page: True if app.py routed this run (and resets the mark for the next run)."""
+        routed = bool(self._get("routed", False))
+        self._drop("routed")
+        return routed
+
+    # --- one-off messages shown after a rerun ---------------------------------------
+    def notify(self, message: str) -> None:
+        self._set("notice", message)
+
+    def pop_notice(self) -> str | None:
+        notice = self._get("notice")
+        self._drop("notice")
+        return notice
+
+    # --- persistence ----------------------------------------------------------------
+    def snapshot(self) -> dict[str, Any]:
+        """The session as plain JSON-able pieces (the dataset and results themselves are not included)."""
+        dataset = self.dataset
+        config = self.run_config
+        return {
+            "dataset": None if dataset is None else {"name": dataset.name, "digest": dataset.digest},
+            "role_overrides": self.role_overrides,
+            "run_config": None if config is None else config.to_dict(),
+            "form": dict(self._get("form", {})),
+            "runs": [r.plain() for r in self.runs],
+            "current_run": self._get("current_run"),
+            "annotations": {k: {str(s): dict(a) for s, a in v.items()}
+                            for k, v in self._get("annotations", {}).items()},
+            "choices": dict(self._get("choices", {})),
+        }
+
+    def restore(self, snapshot: dict[str, Any], dataset: Dataset | None,
+                results: dict[str, SegmentationResult]) -> None:
+        """Bring back a ``snapshot`` with its dataset and the results of its runs (by run id)."""
+        self.set_dataset(dataset)
+        self.set_role_overrides(snapshot.get("role_overrides", {}))
+        if snapshot.get("run_config"):
+            self.set_run_config(RunConfig.from_dict(snapshot["run_config"]))
+        self._set("form", dict(snapshot.get("form", {})))
+        runs = [RunRecord(run_id=r["run_id"], number=int(r["number"]), config=RunConfig.from_dict(r["config"]),
+                          result=results[r["run_id"]], created=float(r["created"]), seconds=float(r["seconds"]))
+                for r in snapshot.get("runs", []) if r["run_id"] in results]
+        self._set("runs", runs)
+        self._set("current_run", snapshot.get("current_run") if any(
+            r.run_id == snapshot.get("current_run") for r in runs) else (runs[-1].run_id if runs else None))
+        self._set("annotations", {k: {int(s): dict(a) for s, a in v.items()}
+                                  for k, v in snapshot.get("annotations", {}).items()})
+        self._set("choices", dict(snapshot.get("choices", {})))
+
+
+def studio() -> Studio:
+    """The current session's state."""
+    import streamlit as st
+
+    return Studio(st.session_state)
+
+
+__all__ = ["ANNOTATION_FIELDS", "RunRecord", "Source", "Studio", "studio"]
