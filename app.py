@@ -2,27 +2,14 @@
 
 Run with ``streamlit run app.py``. Pages live in ``pages/``; ``st.navigation``
 lists them explicitly (which switches off Streamlit's automatic pages/ menu) and
-gives each a stable URL such as /map.
+gives each a stable URL such as /map. The frame itself (page config, logo,
+styles, navigation, the open project, sidebar summary) is ``ui.widgets.render_frame``;
+``run_page`` runs the page and saves what it changed to the workspace project.
 """
 
-from pathlib import Path
-
-import streamlit as st
-
 from ui.state import studio
-from ui.widgets import navigation_pages, show_notice, sidebar_summary
+from ui.widgets import render_frame, run_page
 
-ASSETS = Path(__file__).resolve().parent / "assets"
-
-st.set_page_config(page_title="Segment Studio", page_icon=":material/bubble_chart:", layout="wide",
-                   initial_sidebar_state="expanded")
-if (ASSETS / "logo.svg").exists():
-    st.logo(str(ASSETS / "logo.svg"), size="large")
-if (ASSETS / "style.css").exists():
-    st.html(ASSETS / "style.css")
-
-page = st.navigation(navigation_pages())
-sidebar_summary()
-show_notice()
+page = render_frame()
 studio().mark_routed()
-page.run()
+run_page(page)

@@ -7,7 +7,7 @@ import streamlit as st
 from segmentation import export
 from segmentation.profiling import profiles_table, segment_label
 from ui.state import studio
-from ui.widgets import page_header, require_result, table_columns
+from ui.widgets import md, page_header, require_result, table_columns
 
 page_header("Export", "Take the segments to your CRM, spreadsheet or BI tool. Every customer is included; those "
                       "who fit no segment are labelled “Unassigned”.")
@@ -22,10 +22,10 @@ include_pii = st.checkbox("Include personal data columns", value=False, key="exp
                           help="E-mail addresses, names, phone numbers and other direct identifiers.",
                           disabled=not pii_columns)
 if include_pii:
-    st.warning(f"The file will contain personal data ({', '.join(pii_columns)}). Store and share it only where "
+    st.warning(f"The file will contain personal data ({md(', '.join(pii_columns))}). Store and share it only where "
                "your data-protection rules allow.", icon=":material/shield:")
 elif pii_columns:
-    st.caption(f"Left out: {', '.join(pii_columns)}. Customers keep their id so you can join the segments back.")
+    st.caption(f"Left out: {md(', '.join(pii_columns))}. Customers keep their id so you can join the segments back.")
 
 customers = export.labelled_customers(result, names, include_pii=include_pii)
 all_names = {p.segment: segment_label(p.segment, names) for p in result.profiles}

@@ -1,13 +1,14 @@
-"""Map: every customer as a dot, close dots are similar customers; select some to list them."""
+"""Map: every customer as a dot, close dots are similar customers; select some to see who they are."""
 
 import streamlit as st
 
 from segmentation import plots
+from ui.profiles_view import search_panel, selection_panel
 from ui.state import studio
 from ui.widgets import page_header, require_result
 
 page_header("Map", "Each dot is a customer; customers close together are alike. Colour by segment or any column, "
-                   "and draw a lasso around dots to see who they are.")
+                   "find customers by id or by what they wrote, and draw a lasso around dots to see who they are.")
 run = require_result()
 state = studio()
 result = run.result
@@ -25,25 +26,34 @@ color_by = controls[0].selectbox(
     "Colour by", colour_options, key="map_colour",
     index=colour_options.index(colour_choice) if colour_choice in colour_options else 0,
     format_func=lambda c: "Segment" if c == plots.SEGMENT else c)
-hover = controls[1].multiselect("Show on hover and in the table", usable, default=hover_choice, key="map_hover")
+hover = controls[1].multiselect("Show on hover and in the tables", usable, default=hover_choice, key="map_hover")
 max_points = controls[2].select_slider(
     "Points drawn", [5_000, 10_000, 20_000, 50_000], value=state.choice("map_points", plots.DEFAULT_MAX_POINTS),
     key="map_points", format_func=lambda n: f"{n:,}",
-    help="Large bases are sampled evenly per segment so the browser stays fast.")
+    help="Large bases are sampled evenly per segment so the browser stays fast; the chart says how many it shows.")
 state.set_choice("map_colour", color_by)
 state.set_choice("map_hover", hover)
 state.set_choice("map_points", max_points)
 
-figure = plots.map_figure(result, color_by=color_by, names=names, hover_fields=hover, max_points=max_points)
-event = st.plotly_chart(figure, key=f"map_chart_{run.run_id}", on_select="rerun", selection_mode=("lasso", "box"),
+query = st.text_input("Find customers", key="map_find", value=state.choice("map_find", ""),
+                      placeholder="A customer id (several: separate with commas), or words they wrote, e.g. late "
+                                  "delivery", icon=":material/search:",
+                      help="Ids are matched exactly; otherwise customers whose text contains every word are found. "
+                           "Put a phrase in double quotes to find it as written.")
+state.set_choice("map_find", query)
+found = search_panel(result, query, names, hover)
+
+figure = plots.map_figure(result, color_by=color_by, names=names, hover_fields=hover, max_points=max_points,
+                          highlight=found if len(found) else None, highlight_label="Found")
+# the key changes with every curation step, so a selection of customers that were just moved is cleared
+steps = len(state.curation_steps(run.run_id))
+event = st.plotly_chart(figure, key=f"map_chart_{run.run_id}_{steps}", on_select="rerun",
+                        selection_mode=("lasso", "box"),
                         config={"displaylogo": False, "modeBarButtonsToRemove": ["toImage"]})
 
 rows = plots.selected_rows(event.selection if event else None)
 if len(rows):
-    table = plots.selected_customers(result, rows, names, hover)
-    st.markdown(f"**{len(rows):,} customers selected**")
-    st.dataframe(table, hide_index=True, width="stretch", height=min(420, 38 + 35 * len(table)),
-                 column_config={"text": st.column_config.TextColumn("What they wrote", width="large")})
-    st.caption("Double-click the map to clear the selection.")
+    selection_panel(run.run_id, run.number, result, rows, names, hover)
 else:
-    st.caption(":material/gesture_select: Draw a lasso or a box on the map to list those customers here.")
+    st.caption(":material/gesture_select: Draw a lasso or a box around customers on the map to see what sets them "
+               "apart, download them, or move them to another segment.")

@@ -1,29 +1,32 @@
-"""Profiles: one card per segment, largest first, with what sets it apart; name the segments here."""
+"""Profiles: one card per segment, largest first, with what sets it apart; name, describe and curate segments."""
 
 import streamlit as st
 
+from ui.profiles_view import (
+    compare_panel,
+    curation_panel,
+    profile_cards,
+    segment_legend,
+    suggested_names_bar,
+)
 from ui.state import studio
-from ui.widgets import card_styles, name_key, page_header, profile_card, require_result, segment_legend
+from ui.widgets import page_header, require_result
 
-page_header("Profiles", "What makes each segment different from everyone else. Give each one a name your team "
-                        "will recognise: names are used on the map, in charts and in exports.")
+page_header("Profiles", "What makes each segment different from everyone else. Give each one a name and a "
+                        "description your team will recognise: they are used on the map, in charts and in exports.")
 run = require_result()
 state = studio()
-profiles = sorted(run.result.profiles, key=lambda p: (p.is_noise, -p.size, p.segment))
+# the generated descriptions, not the analyst's: the cards show both and let the analyst go back
+result = state.curated_run(with_annotations=False).result
 names = state.segment_names()
+had_unassigned = bool((state.current_run.result.labels < 0).any())
 
-unnamed = [p for p in profiles if not p.is_noise and not names.get(p.segment) and p.name]
-if unnamed:
-    left, right = st.columns([3, 1], vertical_alignment="center")
-    left.caption(f"{len(unnamed)} segment(s) have no name yet. Suggestions come from each segment's strongest trait.")
-    if right.button("Use suggested names", icon=":material/auto_awesome:", key="use_suggested_names",
-                    width="stretch"):
-        for profile in unnamed:
-            state.annotate(profile.segment, "name", profile.name)
-            state.reset_widget(name_key(run.run_id, profile.segment))
-        st.rerun()
+suggested_names_bar(run.run_id, result.profiles, names)
+curation_panel(run.run_id, result, had_unassigned, names)
 
-segment_legend(run.result.labels, names)
-card_styles([p.segment for p in profiles])
-for profile in profiles:
-    profile_card(profile, run, names)
+segments_tab, compare_tab = st.tabs([":material/view_agenda: Segments", ":material/compare: Compare segments"])
+with segments_tab:
+    segment_legend(result.labels, names)
+    profile_cards(run.run_id, result)
+with compare_tab:
+    compare_panel(result, names)

@@ -4,7 +4,7 @@ import streamlit as st
 
 from segmentation import plots
 from ui.state import studio
-from ui.widgets import fmt_metric, page_header, require_result, runs_history, verdict
+from ui.widgets import fmt_metric, md, page_header, require_result, runs_history, verdict
 
 EXPLAINED = [
     ("silhouette", "Silhouette", "{:.2f}",
@@ -39,6 +39,9 @@ for column, (key, label, fmt, help_text) in zip(cards, EXPLAINED):
         st.markdown(f":{colour}-badge[{words}]")
         st.caption(help_text)
 
+if metrics.get("noise_share"):
+    st.caption("Silhouette, Davies–Bouldin and Calinski–Harabasz are measured on the assigned customers only.")
+
 left, right = st.columns([3, 2], gap="large")
 with left:
     st.subheader("Segment sizes", anchor=False)
@@ -50,7 +53,7 @@ with right:
         notes.append(f"Agreement with the known groups in '{metrics['external_column']}': adjusted Rand index "
                      f"{fmt_metric(metrics.get('external_ari'))} (1 = identical, 0 = chance).")
     for note in notes or ["Nothing unusual happened in this run."]:
-        st.markdown(f"- {note}")
+        st.markdown(f"- {md(note)}")
 
 if len(studio().runs) > 1:
     st.subheader("Compare runs", anchor=False)

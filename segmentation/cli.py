@@ -79,7 +79,23 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--delimiter", help="column delimiter (default: detect among , ; tab |)")
     run.add_argument("--include-pii", action="store_true", help="keep PII columns in the exported customers")
     run.add_argument("--quiet", action="store_true", help="print only errors")
+    run.add_argument("--project", help="also save the dataset and this run in a workspace project (created if new)")
+    from . import cli_workspace
+
+    cli_workspace.add_workspace_argument(run)
+    for module in _extension_modules():
+        module.register(sub)
     return parser
+
+
+def _extension_modules() -> list:
+    """Command groups that live beside their feature: workspace, choosing, acting."""
+    import importlib
+    import importlib.util
+
+    names = ("cli_workspace", "cli_choose", "cli_act")
+    return [importlib.import_module(f"segmentation.{name}") for name in names
+            if importlib.util.find_spec(f"segmentation.{name}") is not None]
 
 
 def config_from_args(args: argparse.Namespace) -> RunConfig:
@@ -126,6 +142,12 @@ def cmd_run(args: argparse.Namespace) -> int:
             print(line)
     result = run(dataset.table, config, _progress_printer(args.quiet), digest=dataset.digest)
     files = write_run(result, args.out, include_pii=args.include_pii)
+    if args.project:
+        from .cli_workspace import workspace_from_args
+        from .workspace import record_cli_run
+
+        run_id = record_cli_run(workspace_from_args(args), args.project, dataset, result, dict(args.role))
+        files["project"] = f"{args.project} (run {run_id})"
     if not args.quiet:
         m = result.metrics
         print(f"{m['n_segments']} segments for {m['n_customers']:,} customers "
@@ -144,7 +166,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
-        return COMMANDS[args.command](args)
+        handler = getattr(args, "handler", None) or COMMANDS[args.command]
+        return handler(args)
     except SegmentationError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

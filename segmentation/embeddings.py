@@ -137,21 +137,45 @@ def _load_sentence_transformer(location: str) -> Any:
         return _MODELS[location]
 
 
-class SentenceTransformerEmbedder:
-    """A sentence-transformers model, by name or local folder; the default one is offline."""
+def bf16_is_fast() -> bool:
+    """True when this CPU has native bfloat16 matrix units (AVX-512 BF16 or AMX), where bf16 is ~2x fp32."""
+    import torch
 
-    def __init__(self, name: str = DEFAULT_MODEL, batch_size: int = 32) -> None:
+    try:
+        return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
+    except (AttributeError, RuntimeError):
+        return False
+
+
+class SentenceTransformerEmbedder:
+    """A sentence-transformers model, by name or local folder; the default one is offline.
+
+    ``precision="auto"`` runs the model in bfloat16 on CPUs with native bf16
+    units: about twice as fast, with cosine agreement above 0.9999 to fp32
+    (bench/embed.py). ``"fp32"`` forces full precision.
+    """
+
+    def __init__(self, name: str = DEFAULT_MODEL, batch_size: int = 32, precision: str = "auto") -> None:
+        if precision not in ("auto", "fp32", "bf16"):
+            raise ConfigError(f"The 'precision' of an embedder must be 'auto', 'fp32' or 'bf16'. Got {precision!r}.")
         self.name = name
         self.location = resolve_model(name)
         self.batch_size = batch_size
+        self.precision = precision
         # the cache key names the model, not where it happens to be installed
         self.model_id = "st:" + (DEFAULT_MODEL if self.location == default_model_path()
                                  else os.path.abspath(self.location) if os.path.isdir(self.location)
                                  else self.location)
 
+    def _use_bf16(self) -> bool:
+        return self.precision == "bf16" or (self.precision == "auto" and bf16_is_fast())
+
     def embed(self, texts: Sequence[str], on_progress: ProgressFn | None = None) -> np.ndarray:
+        import torch
+
         model = _load_sentence_transformer(self.location)
         texts = list(texts)
+        use_bf16 = self._use_bf16()
         if not texts:
             return np.zeros((0, model.get_sentence_embedding_dimension() or 0), dtype=np.float32)
         # sorting by length keeps padding short in each batch: same vectors, less work
@@ -159,8 +183,10 @@ class SentenceTransformerEmbedder:
         out: np.ndarray | None = None
         for start in range(0, len(texts), self.batch_size):
             idx = order[start:start + self.batch_size]
-            vectors = model.encode([texts[i] for i in idx], batch_size=self.batch_size, convert_to_numpy=True,
-                                   show_progress_bar=False, normalize_embeddings=True)
+            with torch.inference_mode(), torch.autocast("cpu", dtype=torch.bfloat16, enabled=use_bf16):
+                vectors = model.encode([texts[i] for i in idx], batch_size=self.batch_size, convert_to_tensor=True,
+                                       show_progress_bar=False, normalize_embeddings=True)
+            vectors = vectors.float().numpy()
             if out is None:
                 out = np.zeros((len(texts), vectors.shape[1]), dtype=np.float32)
             out[idx] = vectors

@@ -73,7 +73,9 @@ class SegmentationResult:
         labels = np.asarray(labels, dtype=int)
         metrics = {**internal_metrics(self.embedding, labels, self.config.silhouette_sample, self.config.random_state),
                    **{k: v for k, v in self.metrics.items() if k.startswith("external_")}}
-        profiles = profile_segments(self.table, self.roles, labels, list(self.texts) if self.texts.any() else None)
+        profiles = profile_segments(self.table, self.roles, labels,
+                                    list(self.texts) if any(t for t in self.texts) else None,
+                                    embedding=self.embedding, random_state=self.config.random_state)
         from dataclasses import replace
 
         return replace(self, labels=labels, metrics=metrics, profiles=profiles, notes=self.notes + notes)
@@ -274,7 +276,8 @@ def run(table: pd.DataFrame, config: RunConfig | None = None, on_progress: Progr
         known = kept[truth_columns[0]].astype("string").fillna("(missing)").to_numpy()
         metrics.update({f"external_{k}": v for k, v in external_metrics(labels, known).items()})
         metrics["external_column"] = truth_columns[0]
-    profiles = profile_segments(kept, roles, labels, texts if text_columns else None)
+    profiles = profile_segments(kept, roles, labels, texts if text_columns else None, embedding=Z,
+                                random_state=config.random_state)
     timings["profile"] = time.perf_counter() - start
     progress("profile", 1.0)
     if metrics["n_segments"] == 0:

@@ -11,6 +11,7 @@ with ``selected_rows``, whichever points were sampled or which trace they sit in
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -36,6 +37,8 @@ OTHER_VALUES = "(other values)"
 MISSING_VALUE = "(missing)"
 DEFAULT_MAX_POINTS = 20_000
 SNIPPET_CHARS = 120
+HIGHLIGHT_COLOUR = "#111827"
+"""Outline of highlighted customers (search matches) on the map: near-black, unlike any segment colour."""
 SEGMENT = "segment"
 """The ``color_by`` value that colours the map by segment."""
 
@@ -128,8 +131,12 @@ def _hover_frame(result: SegmentationResult, rows: np.ndarray, names: Mapping[in
 
 
 def _display_values(values: pd.Series) -> np.ndarray:
+    """Hover text for a column: thousands separated, at most four significant digits below 1,000."""
     if pd.api.types.is_float_dtype(values):
-        return np.array(["–" if pd.isna(v) else f"{v:,.4g}" for v in values], dtype=object)
+        return np.array(["–" if pd.isna(v) else f"{v:,.0f}" if abs(v) >= 1000 else f"{v:.4g}" for v in values],
+                        dtype=object)
+    if pd.api.types.is_datetime64_any_dtype(values):
+        return np.array(["–" if pd.isna(v) else f"{v:%Y-%m-%d}" for v in values], dtype=object)
     return np.array(["–" if pd.isna(v) else str(v) for v in values], dtype=object)
 
 
@@ -164,7 +171,8 @@ def _base_layout(fig: go.Figure, title: str, subtitle: str) -> go.Figure:
 
 def map_figure(result: SegmentationResult, color_by: str = SEGMENT, names: Mapping[int, str] | None = None,
                hover_fields: Sequence[str] = (), max_points: int = DEFAULT_MAX_POINTS,
-               random_state: int | None = None) -> go.Figure:
+               random_state: int | None = None, highlight: Sequence[int] | np.ndarray | None = None,
+               highlight_label: str = "Matches") -> go.Figure:
     """The 2-D customer map as WebGL scatter traces.
 
     ``color_by`` is ``"segment"`` (one trace per segment in the segment palette,
@@ -175,11 +183,21 @@ def map_figure(result: SegmentationResult, color_by: str = SEGMENT, names: Mappi
     segment with ``random_state`` (the run's seed by default); the subtitle says
     how many are shown. Hover shows the customer id, segment, ``hover_fields``
     and the start of the customer's (already masked) text.
+
+    ``highlight`` (row positions, e.g. the customers a search found) are drawn
+    on top as dark rings in a trace of their own, named ``highlight_label`` and
+    the count; highlighted customers are always drawn, sampled or not, up to
+    ``max_points`` of them.
     """
     labels = np.asarray(result.labels, dtype=int)
     n = len(labels)
     seed = result.config.random_state if random_state is None else random_state
     rows = sample_rows(labels, max_points, seed)
+    marked = np.zeros(0, dtype=int)
+    if highlight is not None:
+        marked = np.unique(np.asarray(highlight, dtype=int))
+        marked = marked[(marked >= 0) & (marked < n)][:max_points]
+        rows = np.union1d(rows, marked)
     customdata, template = _hover_frame(result, rows, names, hover_fields)
     xy = np.asarray(result.coords, dtype=float)[rows]
     shown = f"Showing all {n:,} customers" if len(rows) == n else f"Showing {len(rows):,} of {n:,} customers"
@@ -221,7 +239,14 @@ def map_figure(result: SegmentationResult, color_by: str = SEGMENT, names: Mappi
                 add(grouped == value, str(value), colour)
     else:
         raise ValueError(f"Cannot colour the map by {color_by!r}: it is neither 'segment' nor a column.")
-    return _base_layout(fig, title, shown + ". Drag a lasso or box around customers to list them below.")
+    if len(marked):
+        ring = np.isin(rows, marked)
+        fig.add_trace(go.Scattergl(x=xy[ring, 0], y=xy[ring, 1], mode="markers", name=f"{highlight_label} · "
+                                   f"{len(marked):,}", customdata=customdata[ring], hovertemplate=template,
+                                   marker=dict(size=13, color=HIGHLIGHT_COLOUR, symbol="circle-open",
+                                               line=dict(width=2, color=HIGHLIGHT_COLOUR)),
+                                   legendrank=0, showlegend=True))
+    return _base_layout(fig, title, shown + ". Drag a lasso or box around customers to see who they are.")
 
 
 def selected_rows(selection: Any) -> np.ndarray:
@@ -286,3 +311,111 @@ def size_figure(result: SegmentationResult, names: Mapping[int, str] | None = No
     fig.update_xaxes(title="Customers", showgrid=True, gridcolor="#EEF0F4", zeroline=False,
                      range=[0, max(sizes or [1]) * 1.22])
     return fig
+
+
+# --------------------------------------------------------------------------- finding customers
+def find_customers(row_ids: Sequence[Any] | np.ndarray, texts: Sequence[Any] | np.ndarray, query: str
+                   ) -> tuple[np.ndarray, str]:
+    """Row positions of the customers a search box ``query`` names, and how they matched ("id", "text" or "").
+
+    Ids first: the query is split at commas, semicolons and spaces, and customers whose id equals one of the
+    parts (ignoring case) are returned. When no id matches, the query is read as words, and customers whose
+    text contains every word (at the start of a word, ignoring case; "deliver" finds "delivery") are
+    returned; a query in double quotes is one phrase. Nothing found gives an empty array.
+    """
+    query = (query or "").strip()
+    if not query:
+        return np.array([], dtype=int), ""
+    parts = [p for p in re.split(r"[,;\s]+", query.strip('"')) if p]
+    ids = pd.Series(np.asarray(row_ids, dtype=object)).astype("string").str.strip().str.lower()
+    by_id = np.flatnonzero(ids.isin([p.lower() for p in parts]).to_numpy(dtype=bool, na_value=False))
+    if len(by_id):
+        return by_id, "id"
+    words = [query.strip('"')] if len(query) > 1 and query.startswith('"') and query.endswith('"') else parts
+    text = pd.Series(np.asarray(texts, dtype=object)).astype("string").fillna("")
+    hit = np.ones(len(text), dtype=bool)
+    for word in words:
+        hit &= text.str.contains(r"\b" + re.escape(word), case=False, regex=True).to_numpy(dtype=bool,
+                                                                                          na_value=False)
+    rows = np.flatnonzero(hit) if len(text) else np.array([], dtype=int)
+    return rows, ("text" if len(rows) else "")
+
+
+# --------------------------------------------------------------------------- comparing segments
+DIVERGING_SCALE = [[0.0, "#C2571A"], [0.25, "#F0B48A"], [0.5, "#F7F7F7"], [0.75, "#9CB9DA"], [1.0, "#2F5F98"]]
+"""Below average (orange) to above average (blue): the arrows of the profile cards use the same two hues."""
+
+
+def segment_tick(segment: int, names: Mapping[int, str] | None = None) -> str:
+    """An axis label for a segment: a dot in its colour, then its name (plotly understands the span)."""
+    return f'<span style="color:{segment_colour(segment)}">●</span> {segment_label(segment, names)}'
+
+
+def _pretty_column(column: Any) -> str:
+    text = str(column).replace("_", " ").strip()
+    return text[:1].upper() + text[1:]
+
+
+def _grid_layout(fig: go.Figure, title: str, subtitle: str, n_rows: int) -> go.Figure:
+    fig.update_layout(
+        title=dict(text=title, subtitle=dict(text=subtitle, font=dict(size=13, color="#6B7280")), x=0,
+                   xanchor="left", font=dict(size=17)),
+        font=_FONT, plot_bgcolor="white", paper_bgcolor="white", height=max(260, 44 * n_rows + 170),
+        margin=dict(l=10, r=10, t=80, b=10), hoverlabel=dict(bgcolor="white", align="left"),
+    )
+    fig.update_yaxes(autorange="reversed", automargin=True, showgrid=False, ticks="", ticklabelstandoff=6)
+    fig.update_xaxes(side="top", automargin=True, showgrid=False, ticks="", tickangle=0)
+    return fig
+
+
+def heatmap_figure(frame: pd.DataFrame, names: Mapping[int, str] | None = None, limit: float = 1.5) -> go.Figure:
+    """Segments (rows) by numeric columns: how far each segment's average sits from everyone's, in standard
+    deviations (``profiling.heatmap_frame``).
+
+    Rows keep the frame's order (pass it largest segment first) and are labelled in the segment colours.
+    Cells above average are blue, below orange; the colour saturates at ±``limit`` standard deviations
+    (1 to 2 keeps ordinary differences visible) while the cell text shows the exact value.
+    """
+    if frame is None or frame.empty or not len(frame.columns):
+        return _grid_layout(go.Figure(), "Segments compared", "There are no numeric columns to compare.", 1)
+    z = frame.to_numpy(dtype=float)
+    segments = [int(s) for s in frame.index]
+    text = np.where(np.isfinite(z), np.char.mod("%+.1f", np.nan_to_num(z)), "")
+    fig = go.Figure(go.Heatmap(
+        z=z, x=[_pretty_column(c) for c in frame.columns], y=[segment_tick(s, names) for s in segments],
+        text=text, texttemplate="%{text}", textfont=dict(size=12), colorscale=DIVERGING_SCALE, zmin=-limit,
+        zmax=limit, zmid=0, xgap=2, ygap=2, hoverongaps=False,
+        colorbar=dict(title=dict(text="sd from<br>average"), thickness=12, len=0.8, tickvals=[-limit, 0, limit],
+                      ticktext=[f"−{limit:g} or less", "average", f"+{limit:g} or more"]),
+        hovertemplate="%{y}<br>%{x}: %{z:+.2f} standard deviations from the average<extra></extra>",
+    ))
+    return _grid_layout(fig, "How the segments differ", "Each cell: the segment's average against everyone's, in "
+                        "standard deviations. Blue is above average, orange below; ±0.5 is a clear difference.",
+                        len(segments))
+
+
+def category_share_figure(frame: pd.DataFrame, column: str, names: Mapping[int, str] | None = None,
+                          overall: pd.Series | None = None) -> go.Figure:
+    """Segments (rows) by the values of one category column: the share of each segment with each value
+    (``profiling.category_crosstab``; rows add up to 100%).
+
+    ``overall`` (the same shares for all customers) adds an "Everyone" row at the bottom to read the segments
+    against. Row labels are in the segment colours.
+    """
+    if frame is None or frame.empty:
+        return _grid_layout(go.Figure(), f"Segments by {_pretty_column(column).lower()}", "Nothing to show.", 1)
+    segments = [int(s) for s in frame.index]
+    shares = frame.to_numpy(dtype=float)
+    labels = [segment_tick(s, names) for s in segments]
+    if overall is not None:
+        shares = np.vstack([shares, overall.reindex(frame.columns).fillna(0.0).to_numpy(dtype=float)])
+        labels.append("<b>Everyone</b>")
+    fig = go.Figure(go.Heatmap(
+        z=shares, x=[str(c) for c in frame.columns], y=labels, text=np.char.mod("%.0f%%", 100 * shares),
+        texttemplate="%{text}", textfont=dict(size=12), colorscale="Blues", zmin=0,
+        zmax=max(float(np.nanmax(shares)), 0.05), xgap=2, ygap=2, showscale=False,
+        hovertemplate=f"%{{y}}<br>%{{z:.1%}} have {_pretty_column(column).lower()} = %{{x}}<extra></extra>",
+    ))
+    return _grid_layout(fig, f"Segments by {_pretty_column(column).lower()}",
+                        "Each row adds up to 100%: compare a segment's row with Everyone's to see what it has more of.",
+                        len(labels))

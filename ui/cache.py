@@ -11,6 +11,7 @@ keep two copies of large arrays).
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
@@ -103,3 +104,73 @@ def run_segmentation(dataset: io.Dataset, config: RunConfig,
                      on_progress: Callable[[str, float], None] | None = None) -> pipeline.SegmentationResult:
     """Segment the dataset; stage outputs are reused from the library's in-process stage cache."""
     return pipeline.run(dataset.table, config, on_progress=on_progress, digest=dataset.digest)
+
+
+# --------------------------------------------------------------------------- curation (Profiles page)
+# cache_resource: a curated result shares the run's arrays and only adds labels and profiles, so handing the
+# same object out is cheap. Keyed by the run id (which hashes the data and the config) plus the steps as JSON.
+@st.cache_resource(max_entries=8, show_spinner="Recomputing the segments after your changes…")
+def _curated_result(run_id: str, digest: str, steps_json: str, _result: pipeline.SegmentationResult
+                    ) -> pipeline.SegmentationResult:
+    from segmentation.curation import CurationHistory
+
+    history = CurationHistory.from_list(json.loads(steps_json))
+    curated = history.replay(_result.labels, _result.embedding)
+    note = "Changed by hand after the run: " + "; ".join(step.describe() for step in history.steps) + "."
+    return _result.with_labels(curated.labels, notes=(note,))
+
+
+def curated_result(result: pipeline.SegmentationResult, run_id: str, steps: list[dict[str, Any]]
+                   ) -> pipeline.SegmentationResult:
+    """A run's result after its curation steps (merge, split, move, assign the unassigned), with metrics and
+    profiles recomputed; raises ConfigError when a step does not fit the run."""
+    return _curated_result(run_id, result.data_digest, json.dumps(steps, sort_keys=True), result)
+
+
+# --------------------------------------------------------------------------- workspace (ui.workspace_sync)
+# Stored datasets and runs never change once saved (curation and names live beside them), so a loaded copy is
+# shared by every session that opens the same project, keyed by (workspace folder, project id, stored id).
+@st.cache_resource(max_entries=4, show_spinner=False)
+def workspace(root: str) -> Any:
+    """The workspace in ``root`` (opened once per folder; raises WorkspaceError when it cannot be used)."""
+    from segmentation.workspace import Workspace
+
+    return Workspace(root)
+
+
+@st.cache_resource(max_entries=8, show_spinner=False)
+def project(root: str, project_id: str) -> Any:
+    """A project of the workspace in ``root`` (raises WorkspaceError when it is missing or damaged)."""
+    return workspace(root).open_project(project_id)
+
+
+@st.cache_resource(max_entries=4, show_spinner=False)
+def _stored_dataset(root: str, project_id: str, dataset_id: int, _project: Any) -> io.Dataset:
+    return _project.load_dataset(dataset_id)
+
+
+def stored_dataset(root: str, project: Any, dataset_id: int) -> io.Dataset:
+    """A dataset saved in ``project``, exactly as it was loaded."""
+    return _stored_dataset(root, project.id, int(dataset_id), project)
+
+
+@st.cache_resource(max_entries=16, show_spinner=False)
+def _stored_run(root: str, project_id: str, run_id: int, _project: Any) -> pipeline.SegmentationResult:
+    return _project.load_run(run_id)
+
+
+def stored_run(root: str, project: Any, run_id: int) -> pipeline.SegmentationResult:
+    """A run saved in ``project``, exactly as it was saved."""
+    return _stored_run(root, project.id, int(run_id), project)
+
+
+@st.cache_data(ttl=10, max_entries=4, show_spinner=False)
+def project_list(root: str) -> list[Any]:
+    """Every project of the workspace in ``root`` (ProjectInfo), most recently changed first. Kept for a few
+    seconds, as the sidebar asks on every rerun; ``forget_projects`` after a change made here."""
+    return workspace(root).list_projects()
+
+
+def forget_projects() -> None:
+    """Drop the cached project list (after a create, rename, duplicate, delete or save)."""
+    project_list.clear()

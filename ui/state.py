@@ -13,6 +13,7 @@ widget choices.
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import MutableMapping
 from dataclasses import dataclass, field
@@ -25,7 +26,8 @@ if TYPE_CHECKING:
     from segmentation.pipeline import SegmentationResult
 
 _PREFIX = "studio."
-_DERIVED = ("role_overrides", "run_config", "form", "runs", "current_run", "annotations", "choices", "notice")
+_DERIVED = ("role_overrides", "run_config", "form", "runs", "current_run", "annotations", "choices", "notice",
+            "curation", "links", "saved")
 """Keys that describe the current dataset and are cleared when another one is loaded."""
 
 ANNOTATION_FIELDS = ("name", "description", "notes")
@@ -200,10 +202,184 @@ class Studio:
     def set_choice(self, name: str, value: Any) -> None:
         self._set("choices", {**self._get("choices", {}), name: value})
 
+    def widget_value(self, key: str, default: Any = None) -> Any:
+        """The current value of a keyed widget (for its on_change callback)."""
+        return self._store.get(key, default)
+
     def reset_widget(self, key: str) -> None:
         """Forget a mounted widget's value so that it is drawn again from the state (e.g. after "Use suggested
         names" fills the names in)."""
         self._store.pop(key, None)
+
+    # --- curation (Profiles page) --------------------------------------------------------------------------------
+    # Merges, splits, moves and the Unassigned policy of each run, kept as plain JSON so a workspace can save
+    # them (curation_snapshot / restore_curation): per run a list of {"step": CurationStep.to_dict(), "mapping":
+    # segment id before -> after, "annotations": the run's names, descriptions and notes just before the step}.
+    # curated_run() is the run as every page shows it.
+    def curation_steps(self, run_id: str | None = None) -> list[dict[str, Any]]:
+        """The curation steps of a run (the current one by default), oldest first, as CurationStep dicts."""
+        run_id = run_id or self._get("current_run")
+        return [dict(entry["step"]) for entry in self._get("curation", {}).get(run_id, [])]
+
+    def push_curation(self, step: dict[str, Any], mapping: dict[int, int | None], run_id: str | None = None
+                      ) -> None:
+        """Record a curation step that was applied; names, descriptions and notes follow their segments
+        (``mapping``: each segment id before the step -> its id after it, None when it has no customer left)."""
+        from segmentation.curation import carry_names
+
+        run_id = run_id or self._get("current_run")
+        if run_id is None:
+            return
+        before = self.annotations(run_id)
+        after: dict[int, dict[str, str]] = {}
+        for field_name in ANNOTATION_FIELDS:
+            carried = carry_names({s: a.get(field_name, "") for s, a in before.items()}, mapping)
+            for segment, value in carried.items():
+                after.setdefault(int(segment), {})[field_name] = value
+        self._set("annotations", {**self._get("annotations", {}), run_id: after})
+        entry = {"step": dict(step), "mapping": {str(k): (None if v is None else int(v)) for k, v in mapping.items()},
+                 "annotations": {str(s): dict(a) for s, a in before.items()}}
+        curation = dict(self._get("curation", {}))
+        curation[run_id] = list(curation.get(run_id, [])) + [entry]
+        self._set("curation", curation)
+
+    def undo_curation(self, run_id: str | None = None) -> dict[str, Any] | None:
+        """Take back a run's last curation step (returned; None when there is none). Segments a merge joined get
+        their names, descriptions and notes from before it back; the others keep any edit made since."""
+        run_id = run_id or self._get("current_run")
+        curation = dict(self._get("curation", {}))
+        entries = list(curation.get(run_id, []))
+        if not entries:
+            return None
+        last = entries.pop()
+        restored = {int(s): dict(a) for s, a in last["annotations"].items()}
+        current = self.annotations(run_id)
+        targets = [v for v in last["mapping"].values() if v is not None]
+        for old, new in last["mapping"].items():
+            if new == int(old) and targets.count(new) == 1:
+                restored.pop(new, None)
+                if new in current:
+                    restored[new] = current[new]
+        self._set("annotations", {**self._get("annotations", {}), run_id: restored})
+        curation[run_id] = entries
+        self._set("curation", curation)
+        return dict(last["step"])
+
+    def segment_descriptions(self, run_id: str | None = None) -> dict[int, str]:
+        """The analyst's own segment descriptions for a run (generated ones are in the profiles)."""
+        return {s: a["description"] for s, a in self.annotations(run_id).items() if a.get("description", "").strip()}
+
+    def segment_notes(self, run_id: str | None = None) -> dict[int, str]:
+        """The analyst's notes per segment for a run."""
+        return {s: a["notes"] for s, a in self.annotations(run_id).items() if a.get("notes", "").strip()}
+
+    def curated_run(self, with_annotations: bool = True) -> RunRecord | None:
+        """The current run as the pages show it: its result with the curation steps applied (recomputed once,
+        cached in ui.cache) and, with ``with_annotations``, the analyst's descriptions in its profiles."""
+        from dataclasses import replace
+
+        from segmentation.errors import SegmentationError
+
+        run = self.current_run
+        if run is None:
+            return None
+        result = run.result
+        steps = self.curation_steps(run.run_id)
+        if steps:
+            from .cache import curated_result
+
+            try:
+                result = curated_result(run.result, run.run_id, steps)
+            except SegmentationError as error:  # e.g. steps saved by another version: show the run as it was
+                self.notify(f"The hand-made changes to this run could not be applied again ({error}); showing the "
+                            "segments as found.")
+                curation = dict(self._get("curation", {}))
+                curation.pop(run.run_id, None)
+                self._set("curation", curation)
+        descriptions = self.segment_descriptions(run.run_id) if with_annotations else {}
+        if descriptions:
+            result = replace(result, profiles=tuple(replace(p, description=descriptions[p.segment])
+                                                    if p.segment in descriptions else p for p in result.profiles))
+        return run if result is run.result else replace(run, result=result)
+
+    def curation_snapshot(self) -> dict[str, list[dict[str, Any]]]:
+        """Every run's curation as plain JSON, for the workspace."""
+        return json.loads(json.dumps(self._get("curation", {})))
+
+    def restore_curation(self, data: dict[str, list[dict[str, Any]]] | None) -> None:
+        self._set("curation", json.loads(json.dumps(data or {})))
+
+    # --- workspace link (kept in step with the workspace by ui.workspace_sync) -------
+    @property
+    def workspace_root(self) -> str | None:
+        """The workspace folder chosen on the Settings page for this session (None: the default one)."""
+        return self._get("workspace_root")
+
+    def set_workspace_root(self, root: str | None) -> None:
+        self._set("workspace_root", root)
+
+    @property
+    def project(self) -> dict[str, str] | None:
+        """The open project as {"id", "name"}, or None when no project is open."""
+        project = self._get("project")
+        return dict(project) if project else None
+
+    def set_project(self, project_id: str | None, name: str = "") -> None:
+        """Open (or, with None, close) a project; what was linked to the previous one is forgotten."""
+        self._set("project", {"id": project_id, "name": name} if project_id else None)
+        self._drop("links")
+        self._drop("saved")
+
+    def set_project_name(self, name: str) -> None:
+        """The open project was renamed."""
+        if self.project:
+            self._set("project", {**self.project, "name": name})
+
+    @property
+    def links(self) -> dict[str, Any]:
+        """How the session maps onto the open project: {"dataset_id", "digest", "runs": {run id: stored id}}."""
+        links = self._get("links") or {}
+        return {"dataset_id": links.get("dataset_id"), "digest": links.get("digest"),
+                "runs": dict(links.get("runs", {}))}
+
+    def link_dataset(self, dataset_id: int, digest: str) -> None:
+        self._set("links", {**self.links, "dataset_id": int(dataset_id), "digest": digest})
+
+    def link_run(self, run_id: str, stored_id: int) -> None:
+        links = self.links
+        self._set("links", {**links, "runs": {**links["runs"], run_id: int(stored_id)}})
+
+    def saved(self, part: str, default: Any = None) -> Any:
+        """What the project held for ``part`` when this session last wrote or read it (to write only changes)."""
+        return (self._get("saved") or {}).get(part, default)
+
+    def set_saved(self, part: str, value: Any) -> None:
+        self._set("saved", {**(self._get("saved") or {}), part: value})
+
+    @property
+    def page(self) -> str | None:
+        """The last work page shown (its URL path), so that opening the project again lands there."""
+        return self._get("page")
+
+    def set_page(self, page: str | None) -> None:
+        self._set("page", page)
+
+    @property
+    def asking(self) -> str | None:
+        """The action waiting for the analyst to confirm it (e.g. "delete:<project id>"), if any."""
+        return self._get("asking")
+
+    def ask(self, action: str | None) -> None:
+        """Ask to confirm ``action`` before doing it (None: nothing to confirm any more)."""
+        self._set("asking", action)
+
+    @property
+    def workspace_error(self) -> str | None:
+        """Why the last save to the workspace failed (None when it worked)."""
+        return self._get("workspace_error")
+
+    def set_workspace_error(self, message: str | None) -> None:
+        self._set("workspace_error", message)
 
     # --- routing ---------------------------------------------------------------------
     def mark_routed(self) -> None:
@@ -230,7 +406,7 @@ class Studio:
         """The session as plain JSON-able pieces (the dataset and results themselves are not included)."""
         dataset = self.dataset
         config = self.run_config
-        return {
+        pieces = {
             "dataset": None if dataset is None else {"name": dataset.name, "digest": dataset.digest},
             "role_overrides": self.role_overrides,
             "run_config": None if config is None else config.to_dict(),
@@ -241,11 +417,13 @@ class Studio:
                             for k, v in self._get("annotations", {}).items()},
             "choices": dict(self._get("choices", {})),
         }
+        return json.loads(json.dumps(pieces, default=str))  # exactly what a JSON file would give back
 
     def restore(self, snapshot: dict[str, Any], dataset: Dataset | None,
-                results: dict[str, SegmentationResult]) -> None:
-        """Bring back a ``snapshot`` with its dataset and the results of its runs (by run id)."""
-        self.set_dataset(dataset)
+                results: dict[str, SegmentationResult], source: Source | None = None) -> None:
+        """Bring back a ``snapshot`` with its dataset (and the file it came from, when known) and the results of
+        its runs (by run id)."""
+        self.set_dataset(dataset, source)
         self.set_role_overrides(snapshot.get("role_overrides", {}))
         if snapshot.get("run_config"):
             self.set_run_config(RunConfig.from_dict(snapshot["run_config"]))

@@ -6,26 +6,26 @@ enough to hide a page's flow, lives here.
 
 from __future__ import annotations
 
-import html
 import math
+import re
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 import streamlit as st
 
 from segmentation import io, pipeline, privacy
-from segmentation.config import ROLES
+from segmentation.config import ROLES, RunConfig
 from segmentation.errors import SegmentationError
-from segmentation.plots import segment_colour, segment_order
-from segmentation.profiling import SegmentProfile, segment_label
+from segmentation.plots import segment_colour
 
-from . import cache
+from . import cache, workspace_sync
 from .state import RunRecord, Source, studio
 
+ASSETS = Path(__file__).resolve().parent.parent / "assets"
 PAGES = {
     "home": "pages/home.py",
     "data": "pages/data.py",
@@ -34,6 +34,7 @@ PAGES = {
     "profiles": "pages/profiles.py",
     "quality": "pages/quality.py",
     "export": "pages/export.py",
+    "settings": "pages/settings.py",
 }
 PAGE_SPECS = {  # key: (title, icon, url path)
     "home": ("Home", ":material/home:", ""),
@@ -43,9 +44,10 @@ PAGE_SPECS = {  # key: (title, icon, url path)
     "profiles": ("Profiles", ":material/groups:", "profiles"),
     "quality": ("Quality", ":material/insights:", "quality"),
     "export": ("Export", ":material/download:", "export"),
+    "settings": ("Settings", ":material/settings:", "settings"),
 }
 SECTIONS = {"": ["home"], "Prepare": ["data", "segment"], "Explore": ["map", "profiles", "quality"],
-            "Share": ["export"]}
+            "Share": ["export"], "Workspace": ["settings"]}
 UPLOAD_TYPES = ["csv", "tsv", "txt", "xlsx", "parquet", "gz"]
 STAGE_LABELS = {
     "prepare": "Prepared and cleaned the data",
@@ -77,18 +79,65 @@ def navigation_pages() -> dict[str, list[Any]]:
             for section, keys in SECTIONS.items()}
 
 
+def render_frame() -> Any:
+    """The frame around every page: page config, logo, styles, navigation, the open project (brought back from
+    the address on a refresh), sidebar summary. Returns the page ``st.navigation`` selected; run it with
+    ``run_page``."""
+    st.set_page_config(page_title="Segment Studio", page_icon=":material/bubble_chart:", layout="wide",
+                       initial_sidebar_state="expanded")
+    if (ASSETS / "logo.svg").exists():
+        st.logo(str(ASSETS / "logo.svg"), size="large")
+    if (ASSETS / "style.css").exists():
+        st.html(ASSETS / "style.css")
+    page = st.navigation(navigation_pages())
+    workspace_sync.sync_session(page.url_path)
+    project_switcher()
+    sidebar_summary()
+    show_notice()
+    return page
+
+
+def run_page(page: Any) -> None:
+    """Run the page ``st.navigation`` selected, then save what it changed to the open project: also when the
+    page stopped early or asked for a rerun, so no edit is lost to a refresh."""
+    try:
+        page.run()
+    finally:
+        workspace_sync.persist()
+    workspace_sync.keep_address()
+
+
 def ensure_routed() -> None:
-    """Make sure this page runs inside app.py's frame.
+    """Run this page inside the frame if app.py did not: every page calls this first.
 
     Until some session has called ``st.navigation``, Streamlit still treats
-    ``pages/`` as a legacy pages folder: the very first visit to a fresh server
-    at, say, /map runs pages/map.py on its own, without the frame, and lists the
-    files in the sidebar. Registering the pages and rerunning routes that visit
-    through app.py like every other.
+    ``pages/`` as a legacy pages folder and runs a page file on its own: on the
+    very first visit to a fresh server at, say, /map, and in every AppTest run.
+    Such a run draws the frame here (whose ``st.navigation`` call also switches
+    the legacy mode off for good), runs the page through it exactly as app.py
+    would (same widget identities, so a click that started the run is kept),
+    and stops.
     """
-    if not studio().pop_routed():
-        st.navigation(navigation_pages(), position="hidden")
-        st.rerun()
+    state = studio()
+    if state.pop_routed():
+        return
+    page = render_frame()
+    state.mark_routed()
+    run_page(page)
+    st.stop()
+
+
+# --------------------------------------------------------------------------- text from the data
+_MARKDOWN_SPECIALS = re.compile(r"([\\`*_{}\[\]()#+\-.!|$~<>:])")
+
+
+def md(text: Any) -> str:
+    """Text from the data (names, values, reviews, messages quoting them) made literal for st.markdown.
+
+    Without this a review saying "$20 off, now $35" renders as a formula and a
+    column called "*total*" turns bold.
+    """
+    return _MARKDOWN_SPECIALS.sub(r"\\\1", str(text))
 
 
 # --------------------------------------------------------------------------- errors and guards
@@ -98,7 +147,7 @@ def user_errors(context: str | None = None) -> Iterator[None]:
     try:
         yield
     except SegmentationError as error:
-        st.error(f"{context} {error}" if context else str(error), icon=":material/error:")
+        st.error(f"{context} {md(error)}" if context else md(error), icon=":material/error:")
 
 
 def empty_state(headline: str, detail: str, page: str, label: str, icon: str = ":material/arrow_forward:"
@@ -120,8 +169,9 @@ def require_dataset() -> io.Dataset:
 
 
 def require_result() -> RunRecord:
+    """The current run as the analyst curated it (merges, splits, names); stops the page when there is none."""
     require_dataset()
-    run = studio().current_run
+    run = studio().curated_run()
     if run is None:
         empty_state("No segmentation yet — go to Segment.", "Choose the settings there and run a segmentation; "
                     "the map, profiles, quality checks and exports appear once it has run.", "segment",
@@ -176,10 +226,34 @@ def show_load_error() -> None:
     error = studio().load_error
     if error:
         kept = studio().dataset
-        st.error(error + (f" Still using {kept.name}." if kept is not None else ""), icon=":material/error:")
+        st.error(md(error + (f" Still using {kept.name}." if kept is not None else "")), icon=":material/error:")
 
 
 # --------------------------------------------------------------------------- sidebar
+def project_switcher() -> None:
+    """The open project at the top of the sidebar, and a switch to any other project of the workspace."""
+    state = studio()
+    current = state.project
+    try:
+        projects = [p for p in workspace_sync.list_projects() if not p.damaged]
+    except SegmentationError:
+        projects = []  # the Home and Settings pages say what is wrong with the workspace
+    names = {p.id: p.name for p in projects}
+    if current is not None and current["id"] not in names:  # created a moment ago; the list is a little behind
+        names = {current["id"]: current["name"], **names}
+    if not names:
+        return
+    with st.sidebar:
+        chosen = st.selectbox("Project", list(names), format_func=names.get, placeholder="Open a project",
+                              index=list(names).index(current["id"]) if current else None,
+                              key=f"sidebar_project_{current['id'] if current else 'none'}",
+                              help="Everything you do is saved in the open project. Manage projects on Home.")
+        if chosen is not None and (current is None or chosen != current["id"]):
+            with user_errors("The project could not be opened."):
+                workspace_sync.open_project(chosen)
+                st.rerun()
+
+
 def sidebar_summary() -> None:
     state = studio()
     dataset = state.dataset
@@ -187,7 +261,7 @@ def sidebar_summary() -> None:
         if dataset is None:
             st.caption("No data loaded yet.")
             return
-        st.markdown(f"**{html.escape(dataset.name)}**")
+        st.markdown(f"**{md(dataset.name)}**")
         st.caption(f"{len(dataset.table):,} rows · {len(dataset.table.columns)} columns")
         runs = state.runs
         run = state.current_run
@@ -204,7 +278,7 @@ def sidebar_summary() -> None:
                 st.rerun()
         else:
             st.markdown(f"**{run.title}**")
-        metrics = run.result.metrics
+        metrics = state.curated_run().result.metrics  # after the analyst's merges and splits
         st.caption(f"{metrics['n_segments']} segments · silhouette {fmt_metric(metrics.get('silhouette'))}"
                    + (f" · {metrics['noise_share']:.0%} unassigned" if metrics.get("noise_share") else ""))
 
@@ -242,14 +316,14 @@ def load_report_panel(dataset: io.Dataset) -> None:
     cols[1].metric("Rows kept", f"{report.rows_kept:,}", border=True)
     cols[2].metric("Rows rejected", f"{report.rows_rejected:,}", border=True)
     cols[3].metric("Columns", f"{len(dataset.table.columns):,}", border=True)
-    st.caption(report.summary_lines()[0])
+    st.caption(md(report.summary_lines()[0]))
     for warning in report.warnings:
-        st.warning(warning, icon=":material/warning:")
+        st.warning(md(warning), icon=":material/warning:")
     if report.renamed_columns or report.unconverted_cells or report.rows_rejected:
         with st.expander("What the loader changed"):
             for line in report.summary_lines()[1:]:
                 if line not in report.warnings:
-                    st.markdown(f"- {line}")
+                    st.markdown(f"- {md(line)}")
             if report.rows_rejected:
                 st.dataframe(report.rejected.head(200), hide_index=True, width="stretch")
                 st.download_button("Download rejected rows", data=lambda: report.rejected.to_csv(index=False),
@@ -259,6 +333,7 @@ def load_report_panel(dataset: io.Dataset) -> None:
 
 ENCODINGS = {"auto": "Detect automatically", "utf-8": "UTF-8", "cp1252": "Windows-1252 (Western Europe)",
              "latin-1": "Latin-1 (ISO-8859-1)", "utf-16": "UTF-16", "cp1250": "Windows-1250 (Central Europe)"}
+DECIMALS = {"auto": "Detect automatically", ".": "Point  1.5", ",": "Comma  1,5"}
 DELIMITERS = {"auto": "Detect automatically", ",": "Comma  ,", ";": "Semicolon  ;", "\t": "Tab", "|": "Pipe  |"}
 
 
@@ -266,12 +341,15 @@ def reading_options_panel(source: Source, dataset: io.Dataset) -> None:
     """Encoding and delimiter overrides with a live preview of the raw file."""
     warned = any("encod" in w.lower() or "decod" in w.lower() for w in dataset.report.warnings)
     options = source.options or io.LoadOptions()
-    with st.expander("Reading options: encoding and separator", expanded=warned, icon=":material/tune:"):
-        left, right = st.columns(2)
+    with st.expander("Reading options: encoding, separator and decimal mark", expanded=warned,
+                     icon=":material/tune:"):
+        left, middle, right = st.columns(3)
         encoding = left.selectbox("Text encoding", list(ENCODINGS), format_func=ENCODINGS.get, key="read_encoding",
                                   index=list(ENCODINGS).index(options.encoding) if options.encoding in ENCODINGS
                                   else 0, help="Pick the one that makes accented letters look right below.")
-        delimiter = right.selectbox("Column separator", list(DELIMITERS), format_func=DELIMITERS.get,
+        decimal = right.selectbox("Decimal mark", list(DECIMALS), format_func=DECIMALS.get, key="read_decimal",
+                                  index=list(DECIMALS).index(options.decimal) if options.decimal in DECIMALS else 0)
+        delimiter = middle.selectbox("Column separator", list(DELIMITERS), format_func=DELIMITERS.get,
                                     key="read_delimiter",
                                     index=list(DELIMITERS).index(options.delimiter) if options.delimiter in DELIMITERS
                                     else 0)
@@ -282,7 +360,8 @@ def reading_options_panel(source: Source, dataset: io.Dataset) -> None:
         if st.button("Reload with these options", icon=":material/refresh:", key="reload_with_options"):
             with user_errors():
                 chosen = io.LoadOptions(encoding=None if encoding == "auto" else encoding,
-                                        delimiter=None if delimiter == "auto" else delimiter)
+                                        delimiter=None if delimiter == "auto" else delimiter,
+                                        decimal=None if decimal == "auto" else decimal)
                 if load_into_session(source.name, source.data, chosen):
                     st.rerun()
 
@@ -299,7 +378,7 @@ def roles_editor(dataset: io.Dataset) -> dict[str, str]:
     })
     edited = st.data_editor(
         frame, key=f"roles_editor_{dataset.digest[:12]}", hide_index=True, width="stretch", num_rows="fixed",
-        height=min(36 * (len(frame) + 1) + 3, 640),
+        height=min(35 * (len(frame) + 1) + 3, 640),
         column_config={
             "column": st.column_config.TextColumn("Column", disabled=True, width="medium"),
             "role": st.column_config.SelectboxColumn("Role", options=list(ROLES), required=True, width="small",
@@ -326,10 +405,15 @@ def quality_panel(dataset: io.Dataset, roles: dict[str, str]) -> None:
     issues = sorted(report.issues, key=lambda i: list(SEVERITY).index(i.severity) if i.severity in SEVERITY else 9)
     if not issues:
         st.success("No data quality issues found.", icon=":material/check_circle:")
-    for issue in issues:
-        icon, colour = SEVERITY.get(issue.severity, SEVERITY["info"])
-        where = f"**{issue.column}** — " if issue.column else ""
-        st.markdown(f":{colour}[{icon}] {where}{issue.message}")
+    else:
+        warnings = sum(i.severity in ("error", "warning") for i in issues)
+        st.markdown(f"**{len(issues)} findings**" + (f" · {warnings} to look at" if warnings else
+                                                       " · for information, cleaning handles them"))
+        # a long list scrolls inside its box instead of pushing the rest of the page down
+        with st.container(height=min(44 * len(issues) + 24, 320), border=True):
+            for issue in issues:
+                icon, colour = SEVERITY.get(issue.severity, SEVERITY["info"])
+                st.markdown(f":{colour}[{icon}] {md(issue.message)}")
     if report.columns is not None and len(report.columns):
         with st.expander("Column statistics"):
             st.dataframe(report.columns, hide_index=True, width="stretch")
@@ -341,7 +425,7 @@ def transactions_offer(dataset: io.Dataset) -> None:
     if layout is None:
         return
     with st.container(border=True):
-        st.markdown(f"**These rows look like order lines, not customers.** {layout.describe()}")
+        st.markdown(f"**These rows look like order lines, not customers.** {md(layout.describe())}")
         if st.button(f"Roll up {len(dataset.table):,} order lines to one row per customer", type="primary",
                      icon=":material/merge:", key="rollup"):
             with user_errors("The order lines could not be rolled up."):
@@ -367,16 +451,19 @@ def table_columns(frame: pd.DataFrame) -> dict[str, Any]:
 
 def masked_preview(dataset: io.Dataset, roles: dict[str, str], rows: int = 200) -> None:
     shown = privacy.mask_frame(dataset.table.head(rows), roles)
-    st.dataframe(shown, hide_index=True, width="stretch", height=320, column_config=table_columns(shown))
+    st.dataframe(shown, hide_index=True, width="stretch", height=min(320, 35 * (len(shown) + 1) + 3),
+                 column_config=table_columns(shown))
     pii = [c for c, r in roles.items() if r == "pii"]
     st.caption(f"First {min(rows, len(dataset.table)):,} of {len(dataset.table):,} rows."
                + (f" Personal data is masked: {', '.join(pii)}." if pii else ""))
 
 
 # --------------------------------------------------------------------------- running
-def run_with_progress(dataset: io.Dataset, config: Any) -> pipeline.SegmentationResult | None:
+def run_with_progress(dataset: io.Dataset, config: RunConfig) -> pipeline.SegmentationResult | None:
     """Run the pipeline inside a status box: one line per finished stage, an embedding bar with an ETA."""
     started = time.perf_counter()
+    embeds = bool(config.text.columns) and config.blend.text_weight > 0
+    stages = [s for s in pipeline.STAGES if s != "embed" or embeds]
     marks: dict[str, float] = {}
     done: set[str] = set()
     with st.status("Segmenting customers…", expanded=True) as status:
@@ -405,11 +492,14 @@ def run_with_progress(dataset: io.Dataset, config: Any) -> pipeline.Segmentation
                     bars.pop("embed").empty()
                 st.write(f":green[:material/check:] {STAGE_LABELS.get(stage, stage)} "
                          f"· {fmt_seconds(now - marks[stage])}")
+                following = [s for s in stages[stages.index(stage) + 1:] if s not in done] if stage in stages else []
+                if following:  # say what is being worked on until the next stage reports
+                    status.update(label=f"{STAGE_RUNNING[following[0]]}…", expanded=True)
         try:
             result = cache.run_segmentation(dataset, config, on_progress)
         except SegmentationError as error:
             status.update(label="The segmentation stopped", state="error", expanded=True)
-            st.error(str(error), icon=":material/error:")
+            st.error(md(error), icon=":material/error:")
             return None
         status.update(label=f"Done in {fmt_seconds(time.perf_counter() - started)}", state="complete",
                       expanded=False)
@@ -435,8 +525,9 @@ def run_summary(run: RunRecord, runs: list[RunRecord]) -> None:
     run_metrics(run)
     timings = ", ".join(f"{stage} {t:.1f} s" for stage, t in run.result.timings.items() if t >= 0.05)
     st.caption(f"Took {fmt_seconds(run.seconds)}" + (f" ({timings})." if timings else "."))
-    for note in run.result.notes:
-        st.caption(f":material/info: {note}")
+    if run.result.notes:
+        with st.expander(f"How the data was prepared ({len(run.result.notes)} notes)", icon=":material/info:"):
+            st.markdown("\n".join(f"- {md(note)}" for note in run.result.notes))
     links = st.columns(3)
     links[0].page_link(PAGES["map"], label="See the map", icon=":material/scatter_plot:")
     links[1].page_link(PAGES["profiles"], label="Read the profiles", icon=":material/groups:")
@@ -451,116 +542,6 @@ def segment_dot(segment: int) -> str:
     colour = segment_colour(segment)
     return (f'<span style="display:inline-block;width:0.8em;height:0.8em;border-radius:50%;'
             f'background:{colour};margin-right:0.4em;vertical-align:-0.05em"></span>')
-
-
-def segment_legend(labels: np.ndarray, names: Mapping[int, str] | None) -> None:
-    """A row of coloured chips, one per segment, in the map's order and colours."""
-    n = max(len(labels), 1)
-    chips = []
-    for segment in segment_order(labels):
-        share = float((np.asarray(labels) == segment).sum()) / n
-        chips.append(f'<span style="white-space:nowrap;margin-right:1.1em">{segment_dot(segment)}'
-                     f'{html.escape(segment_label(segment, names))} <span style="color:#6B7280">{share:.0%}</span>'
-                     "</span>")
-    st.markdown(" ".join(chips), unsafe_allow_html=True)
-
-
-def share_bar(size: int, share: float, colour: str) -> str:
-    """A thin bar in the segment's colour with the segment size above it."""
-    return (f'<div style="font-size:0.85rem;color:#4B5563;margin-bottom:4px">{size:,} customers · {share:.1%}</div>'
-            f'<div style="background:#EEF0F4;border-radius:4px;height:7px"><div style="width:{min(share, 1):.1%};'
-            f'background:{colour};height:7px;border-radius:4px"></div></div>')
-
-
-def card_styles(segments: list[int]) -> None:
-    """Give each profile card (a keyed bordered container) a left border in its segment colour."""
-    rules = "".join(f".st-key-card-{'u' if s < 0 else s} {{border-left: 6px solid {segment_colour(s)} !important;}}"
-                    for s in segments)
-    st.html(f"<style>{rules}</style>")
-
-
-def _pretty(name: Any) -> str:
-    text = str(name).replace("_", " ").strip()
-    return text[:1].upper() + text[1:]
-
-
-def _traits(profile: SegmentProfile, top: int = 4) -> list[str]:
-    """The numeric columns that differ most from the rest of the customers, strongest first."""
-    numeric = profile.numeric
-    if numeric is None or numeric.empty:
-        return []
-    lines = []
-    for row in numeric.head(top).itertuples():
-        if abs(row.effect) < 0.2:
-            continue
-        arrow = ":blue[▲]" if row.effect > 0 else ":orange[▼]"
-        lines.append(f"**{_pretty(row.feature)}** {arrow} {fmt_value(row.segment_mean)} "
-                     f":gray[vs {fmt_value(row.rest_mean)} · {row.effect:+.1f} sd]")
-    return lines
-
-
-def _categories(profile: SegmentProfile, top: int = 4) -> list[str]:
-    """Category values clearly more common in the segment than overall."""
-    frame = profile.categories
-    if frame is None or frame.empty:
-        return []
-    frame = frame[frame["lift"] >= 1.15].head(top)
-    return [f"**{_pretty(r.column)}: {r.value}** {r.segment_share:.0%} :gray[vs {r.overall_share:.0%} · "
-            f"×{r.lift:.1f}]" for r in frame.itertuples()]
-
-
-def name_key(run_id: str, segment: int) -> str:
-    """The widget key of a segment's name input on the Profiles page."""
-    return f"name-{run_id}-{segment}"
-
-
-def profile_card(profile: SegmentProfile, run: RunRecord, names: Mapping[int, str]) -> None:
-    """One segment: colour, editable name, size, what sets it apart, what its customers say."""
-    state = studio()
-    segment = profile.segment
-    with st.container(border=True, key=f"card-{'u' if segment < 0 else segment}"):
-        head, name, size = st.columns([2, 4, 3], vertical_alignment="center")
-        head.markdown(f"{segment_dot(segment)}<b style='font-size:1.1rem'>{html.escape(segment_label(segment))}"
-                      "</b>", unsafe_allow_html=True)
-        size.markdown(share_bar(profile.size, profile.share, segment_colour(segment)), unsafe_allow_html=True)
-        if profile.is_noise:
-            name.caption("Customers who fit no segment closely. They stay in every export as “Unassigned”.")
-        else:
-            key = name_key(run.run_id, segment)
-
-            def save_name(key: str = key, segment: int = segment) -> None:
-                state.annotate(segment, "name", st.session_state.get(key, ""), run.run_id)
-
-            name.text_input("Segment name", value=names.get(segment, ""), key=key, on_change=save_name,
-                            placeholder=f"Name it, e.g. “{profile.name}”" if profile.name else "Name this segment",
-                            label_visibility="collapsed", help="Used on the map, in charts and in the exports.")
-        traits, categories = _traits(profile), _categories(profile)
-        keywords = tuple(getattr(profile, "keywords", ()) or ())
-        rules = getattr(profile, "rules", None)
-        columns = st.columns(3 if keywords else 2, gap="medium")
-        with columns[0]:
-            st.markdown("**What sets them apart** :gray[segment vs the rest]")
-            st.markdown("\n".join(f"- {t}" for t in traits) if traits else
-                        ":gray[No numeric trait differs much from the rest.]")
-        with columns[1]:
-            st.markdown("**Over-represented** :gray[segment vs overall]")
-            st.markdown("\n".join(f"- {c}" for c in categories) if categories else
-                        ":gray[No category stands out.]")
-        if keywords:
-            with columns[2]:
-                st.markdown("**What they talk about**")
-                st.markdown(" ".join(f":gray-badge[{k.replace(']', '')}]" for k in keywords[:8]))
-        if rules:
-            st.caption("Rule of thumb: " + "; ".join(map(str, rules if isinstance(rules, (list, tuple))
-                                                          else [rules])))
-        if not profile.is_noise:
-            notes_key = f"notes-{run.run_id}-{segment}"
-            with st.expander("Notes"):
-                st.text_area("Notes for this segment", value=state.annotations(run.run_id).get(segment, {})
-                             .get("notes", ""), key=notes_key, label_visibility="collapsed",
-                             placeholder="Ideas, caveats, next actions…",
-                             on_change=lambda: state.annotate(segment, "notes", st.session_state.get(notes_key, ""),
-                                                              run.run_id))
 
 
 # --------------------------------------------------------------------------- quality

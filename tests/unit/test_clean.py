@@ -68,7 +68,8 @@ def test_quality_report_flags_constant_empty_and_many_categories() -> None:
 
 
 def test_clean_table_defaults() -> None:
-    cleaned, log = clean_table(table(), ROLES, CleanConfig(log_skewed=False))
+    assert CleanConfig().drop_duplicates is False  # nothing is dropped unless the analyst asks
+    cleaned, log = clean_table(table(), ROLES, CleanConfig(log_skewed=False, drop_duplicates=True))
     assert cleaned.index.tolist() == [10, 11, 12, 14, 15, 16, 17]  # original index kept; duplicate id 'c' dropped
     assert log.rows_before == 8 and log.rows_after == 7 and log.duplicates_dropped == 1
     assert cleaned.loc[12, "spend"] == pytest.approx(11.5)  # median of 9, 10, 11, 12, 13, 1000
@@ -88,16 +89,16 @@ def test_identical_rows_are_the_duplicates_when_there_is_no_id() -> None:
     roles = {k: v for k, v in ROLES.items() if k != "id"}
     frame = table().drop(columns="id")
     frame.loc[18] = frame.loc[10]
-    cleaned, log = clean_table(frame, roles, CleanConfig())
+    cleaned, log = clean_table(frame, roles, CleanConfig(drop_duplicates=True))
     assert log.duplicates_dropped == 2  # rows 13 (copy of 12) and 18 (copy of 10)
     assert 13 not in cleaned.index and 18 not in cleaned.index
 
 
 def test_log_transform_and_clipping_touch_numeric_columns_only() -> None:
-    cleaned, log = clean_table(table(), ROLES, CleanConfig(clip_quantile=0.1, log_skewed=True))
+    cleaned, log = clean_table(table(), ROLES, CleanConfig(clip_quantile=0.1, log_skewed=True, drop_duplicates=True))
     assert set(log.clipped) <= {"spend", "visits"}
     assert cleaned["spend"].max() < 1000
-    cleaned, log = clean_table(table(), ROLES, CleanConfig(clip_quantile=0.0, log_skewed=True))
+    cleaned, log = clean_table(table(), ROLES, CleanConfig(clip_quantile=0.0, log_skewed=True, drop_duplicates=True))
     assert log.log_transformed == ("spend",)
     assert cleaned.loc[16, "spend"] == pytest.approx(np.log1p(1000.0))
     assert cleaned["visits"].tolist() == [1, 2, 3, 4, 5, 6, 7]
@@ -139,7 +140,7 @@ def test_cleaning_is_deterministic_and_leaves_the_input_alone() -> None:
 
 
 def test_summary_lines() -> None:
-    _, log = clean_table(table(), ROLES, CleanConfig())
+    _, log = clean_table(table(), ROLES, CleanConfig(drop_duplicates=True))
     lines = log.summary_lines()
     assert lines[0] == "7 of 8 rows kept."
     assert any("1 duplicate customers were dropped" in line for line in lines)

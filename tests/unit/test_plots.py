@@ -179,3 +179,66 @@ def test_a_selection_round_trips_through_a_sampled_map() -> None:
     assert table["segment"].tolist() == ["Loyal"] * 3
     assert table["spend"].tolist() == [float(r) for r in rows]
     assert "text" not in table.columns  # no text column when nobody wrote anything
+
+
+# --------------------------------------------------------------------------- highlighting and finding customers
+def test_highlighted_customers_are_ringed_on_top_even_when_not_sampled() -> None:
+    labels = np.repeat([0, 1], 3000)
+    result = make_result(labels)
+    sampled = set(plots.sample_rows(labels, 500, random_state=7).tolist())
+    unsampled = next(r for r in range(6000) if r not in sampled)
+    fig = plots.map_figure(result, max_points=500, highlight=[unsampled, 3], highlight_label="Found")
+    ring = fig.data[-1]
+    assert ring.name == "Found · 2" and ring.marker.symbol == "circle-open"
+    assert ring.marker.color == plots.HIGHLIGHT_COLOUR and ring.legendrank == 0
+    assert sorted(np.asarray(ring.customdata)[:, 0].astype(int).tolist()) == sorted([unsampled, 3])
+    assert unsampled in rows_in(fig)  # also drawn in its own segment's trace, so a lasso around it works
+    assert "Showing 501 of 6,000 customers" in fig.layout.title.subtitle.text or \
+        "Showing 502 of 6,000 customers" in fig.layout.title.subtitle.text
+
+
+def test_no_highlight_trace_without_matches() -> None:
+    result = make_result([0, 0, 1])
+    assert len(plots.map_figure(result, highlight=[]).data) == 2
+    assert len(plots.map_figure(result, highlight=[99, -1]).data) == 2  # rows outside the table are ignored
+
+
+def test_find_customers_by_id_then_by_words() -> None:
+    ids = ["C001", "C002", "c003", "X9"]
+    texts = ["Delivery was late again", "late but friendly", "Great delivery, on time", ""]
+    rows, how = plots.find_customers(ids, texts, " c003, x9 ")
+    assert rows.tolist() == [2, 3] and how == "id"
+    rows, how = plots.find_customers(ids, texts, "deliver late")
+    assert rows.tolist() == [0] and how == "text"  # every word, at the start of a word
+    assert plots.find_customers(ids, texts, "ate")[0].tolist() == []  # "late" does not match "ate"
+    assert plots.find_customers(ids, texts, '"on time"')[0].tolist() == [2]
+    rows, how = plots.find_customers(ids, texts, "   ")
+    assert rows.tolist() == [] and how == ""
+    assert plots.find_customers(ids, texts, "refund")[1] == ""
+
+
+# --------------------------------------------------------------------------- comparing segments
+def test_heatmap_rows_keep_the_given_order_with_coloured_labels_and_exact_values() -> None:
+    frame = pd.DataFrame({"total_spend": [1.234, -0.5, 0.0], "age": [-2.5, 0.2, np.nan]},
+                         index=pd.Index([1, 0, -1], name="segment"))
+    fig = plots.heatmap_figure(frame, names={1: "Big spenders"})
+    heat = fig.data[0]
+    assert list(heat.x) == ["Total spend", "Age"]
+    assert heat.y[0] == f'<span style="color:{plots.segment_colour(1)}">●</span> Big spenders'
+    assert heat.y[2].endswith("Unassigned") and plots.UNASSIGNED_COLOUR in heat.y[2]
+    assert heat.text[0].tolist() == ["+1.2", "-2.5"] and heat.text[2][1] == ""  # missing: an empty cell
+    assert (heat.zmin, heat.zmid, heat.zmax) == (-1.5, 0, 1.5)  # colour saturates, the text stays exact
+
+
+def test_heatmap_without_numeric_columns_says_so() -> None:
+    fig = plots.heatmap_figure(pd.DataFrame(index=[0, 1]))
+    assert not fig.data and "no numeric columns" in fig.layout.title.subtitle.text
+
+
+def test_category_share_figure_adds_everyone_for_reference() -> None:
+    shares = pd.DataFrame({"app": [0.75, 0.25], "web": [0.25, 0.75]}, index=pd.Index([0, 1], name="segment"))
+    fig = plots.category_share_figure(shares, "channel", overall=pd.Series({"web": 0.5, "app": 0.5}))
+    heat = fig.data[0]
+    assert list(heat.x) == ["app", "web"] and heat.y[-1] == "<b>Everyone</b>"
+    assert heat.text.tolist() == [["75%", "25%"], ["25%", "75%"], ["50%", "50%"]]
+    assert fig.layout.title.text == "Segments by channel"

@@ -1,0 +1,130 @@
+"""End-to-end pipeline timings against a BERTopic-style reference, measured in one run.
+
+Run by hand:
+    .venv/bin/python bench/pipeline.py --rows 10000
+    .venv/bin/python bench/pipeline.py --rows 100000      # resamples real reviews with a seed
+
+For N customers with one review column (womens_clothing_reviews, resampled with a
+seed above its 22,641 reviews) it prints, per stage, seconds and the process's peak
+memory for:
+  - ours, cold (empty embedding cache and stage cache, in a fresh workspace)
+  - ours, warm after a new clustering setting
+  - ours, warm after a new reduction setting
+  - the reference: sentence-transformers' default encode -> UMAP (5-d, 15 neighbours,
+    cosine) -> HDBSCAN, as a BERTopic-style user runs it, and a re-run of it with a
+    new clustering setting (which re-does everything, as such scripts do)
+and the ratios between them. ``--skip-reference`` leaves the reference out.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("NUMBA_CACHE_DIR", str(ROOT / ".cache" / "numba"))
+os.environ["SEGMENT_STUDIO_HOME"] = tempfile.mkdtemp(prefix="bench-pipeline-")
+
+from segmentation.config import BlendConfig, ClusterConfig, ReduceConfig, RunConfig, TextConfig  # noqa: E402
+from segmentation.pipeline import StageCache, run  # noqa: E402
+
+DATA = ROOT.parent / "shared" / "data" / "womens_clothing_reviews" / "Womens Clothing E-Commerce Reviews.csv"
+
+
+def customers(n: int, seed: int = 0) -> pd.DataFrame:
+    table = pd.read_csv(DATA).dropna(subset=["Review Text"])
+    table = table.sample(n=n, replace=n > len(table), random_state=seed).reset_index(drop=True)
+    table = table.drop(columns=[table.columns[0]])
+    table.insert(0, "customer_id", [f"C{i:07d}" for i in range(n)])
+    return table
+
+
+def peak_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def ours(table: pd.DataFrame) -> list[tuple[str, float, dict]]:
+    base = RunConfig(text=TextConfig(columns=("Review Text",)), blend=BlendConfig(0.7),
+                     reduce=ReduceConfig(method="umap", n_components=5, n_neighbors=15),
+                     cluster=ClusterConfig.make("hdbscan", min_cluster_size=max(10, len(table) // 200)))
+    cache = StageCache()
+    rows = []
+    for label, config in [
+        ("ours cold", base),
+        ("ours warm, new clustering", base.replace(cluster=ClusterConfig.make("kmeans", n_clusters=8))),
+        ("ours warm, new reduction", base.replace(reduce=ReduceConfig(n_neighbors=30))),
+    ]:
+        start = time.perf_counter()
+        result = run(table, config, cache=cache)
+        rows.append((label, time.perf_counter() - start, dict(result.timings), result.labels))
+    return rows
+
+
+def reference(table: pd.DataFrame) -> list[tuple[str, float, dict]]:
+    import hdbscan
+    import umap
+    from sentence_transformers import SentenceTransformer
+
+    from segmentation.embeddings import default_model_path
+
+    texts = table["Review Text"].astype(str).tolist()
+    rows = []
+    for label, min_size in [("reference cold", max(10, len(table) // 200)), ("reference re-run, new clustering", 50)]:
+        timings = {}
+        start = time.perf_counter()
+        model = SentenceTransformer(default_model_path(), device="cpu")
+        vectors = model.encode(texts, batch_size=32)
+        timings["embed"] = time.perf_counter() - start
+        t = time.perf_counter()
+        reduced = umap.UMAP(n_components=5, n_neighbors=15, metric="cosine", min_dist=0.0,
+                            random_state=42).fit_transform(vectors)
+        timings["reduce"] = time.perf_counter() - t
+        t = time.perf_counter()
+        labels = hdbscan.HDBSCAN(min_cluster_size=min_size).fit_predict(reduced)
+        timings["cluster"] = time.perf_counter() - t
+        rows.append((label, time.perf_counter() - start, timings, labels))
+    return rows
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--rows", type=int, default=10_000)
+    parser.add_argument("--skip-reference", action="store_true")
+    args = parser.parse_args()
+    table = customers(args.rows)
+    print(f"{args.rows:,} customers with one review column; {os.cpu_count()} CPU cores; "
+          f"workspace {os.environ['SEGMENT_STUDIO_HOME']}\n")
+    results = ours(table)
+    print(f"peak memory after ours: {peak_mb():,.0f} MB")
+    if not args.skip_reference:
+        results += reference(table)
+        print(f"peak memory after reference: {peak_mb():,.0f} MB")
+    print(f"\n{'run':<36} {'total s':>9}  stages (s)")
+    for label, seconds, timings, _ in results:
+        stages = ", ".join(f"{k} {v:.1f}" for k, v in timings.items())
+        print(f"{label:<36} {seconds:9.1f}  {stages}")
+    by = {label: seconds for label, seconds, _, _ in results}
+    if "reference cold" in by:
+        print(f"\ncold: reference / ours = {by['reference cold'] / by['ours cold']:.2f}x")
+        print(f"warm clustering change: reference re-run / ours = "
+              f"{by['reference re-run, new clustering'] / by['ours warm, new clustering']:.1f}x "
+              f"(ours {by['ours warm, new clustering']:.2f} s)")
+    from sklearn.metrics import adjusted_rand_score
+
+    labels = {label: lab for label, _, _, lab in results}
+    if "reference cold" in labels:
+        print(f"ARI ours cold vs reference cold: {adjusted_rand_score(labels['ours cold'], labels['reference cold']):.3f}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,96 @@
+"""The core path in a real browser: upload a CSV, segment it, see the map, select customers,
+download the labelled customers, and open every page by its own URL."""
+
+from __future__ import annotations
+
+import io
+import re
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from tests.e2e.conftest import goto, wait_for_app
+
+DATA = Path(__file__).resolve().parents[3] / "shared" / "data"
+MALL = DATA / "mall_customers" / "Mall_Customers.csv"
+SHOTS = Path(__file__).resolve().parents[2] / ".cache" / "e2e-shots"
+PAGES = {"data": "Data", "segment": "Segment", "map": "Map", "profiles": "Profiles", "quality": "Quality",
+         "export": "Export"}
+
+
+def choose(page, label: str, option: str) -> None:
+    """Pick ``option`` in the Streamlit selectbox labelled ``label``."""
+    box = page.locator('[data-testid="stSelectbox"]').filter(has_text=label).first
+    box.locator('[data-baseweb="select"]').click()
+    page.locator('li[role="option"]').filter(has_text=option).first.click()
+
+
+def nav(page, label: str) -> None:
+    """Go to a page through the sidebar, as a user does (the session and its data stay)."""
+    page.locator('[data-testid="stSidebarNav"] a').filter(has_text=label).first.click()
+    wait_for_app(page)
+    page.locator("h1").filter(has_text=label).first.wait_for()
+
+
+def shot(page, name: str) -> None:
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
+
+
+@pytest.mark.parametrize("path", ["", *PAGES])
+def test_every_page_opens_directly_by_its_url(page, app_server, path):
+    goto(page, app_server, path)
+    assert page.locator('[data-testid="stException"]').count() == 0
+    # our navigation frame is there (not Streamlit's automatic pages/ list)
+    nav = page.locator('[data-testid="stSidebarNav"]')
+    assert nav.get_by_text("Profiles", exact=True).count() == 1
+    if path:
+        assert page.locator("h1").first.inner_text().strip().startswith(PAGES[path])
+        if path != "data":  # before any data, each page says what to do next
+            assert page.get_by_text(re.compile("No data loaded|Load a file|No segmentation yet", re.I)).count() >= 1
+
+
+def test_upload_segment_map_select_and_download(page, app_server):
+    goto(page, app_server, "data")
+    page.locator('input[type="file"]').first.set_input_files(str(MALL))
+    wait_for_app(page, timeout=120_000)
+    page.get_by_text("Mall_Customers.csv").first.wait_for()
+    rows_read = page.locator('[data-testid="stMetric"]').filter(has_text="Rows read").first
+    assert rows_read.locator('[data-testid="stMetricValue"]').inner_text().strip() == "200"
+    shot(page, "core_data")
+
+    nav(page, "Segment")
+    choose(page, "Reduce before clustering", "PCA")
+    choose(page, "Map layout", "PCA")
+    page.get_by_role("button", name="Run segmentation").click()
+    wait_for_app(page, timeout=300_000)
+    page.get_by_text(re.compile(r"\d+ segments")).first.wait_for()
+    shot(page, "core_segment")
+
+    nav(page, "Map")
+    chart = page.locator('[data-testid="stPlotlyChart"]').first
+    chart.wait_for()
+    chart.hover()
+    chart.locator('a.modebar-btn[data-title="Box Select"]').click()
+    area = chart.locator(".nsewdrag").first.bounding_box()
+    page.mouse.move(area["x"] + 5, area["y"] + 5)
+    page.mouse.down()
+    page.mouse.move(area["x"] + area["width"] * 0.6, area["y"] + area["height"] * 0.6, steps=12)
+    page.mouse.up()
+    wait_for_app(page)
+    summary = page.get_by_text(re.compile(r"\d+ customers? selected")).first
+    summary.wait_for()
+    selected = int(re.search(r"(\d+) customers? selected", summary.inner_text()).group(1))
+    assert 0 < selected <= 200
+    shot(page, "core_map_selection")
+
+    nav(page, "Export")
+    with page.expect_download() as info:
+        page.get_by_role("button", name=re.compile("Download customers CSV")).click()
+    frame = pd.read_csv(io.BytesIO(Path(info.value.path()).read_bytes()), dtype=str)
+    assert len(frame) == 200
+    assert {"segment_id", "segment_name"} <= set(frame.columns)
+    assert frame["CustomerID"].str.startswith("0").all()  # leading zeros survive the round trip
+    assert frame["segment_name"].notna().all()
+    shot(page, "core_export")

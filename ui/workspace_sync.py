@@ -1,0 +1,374 @@
+"""The glue between the session and the workspace: open a project into the session, save what changed.
+
+Per script run the frame calls ``sync_session`` before the page and ``persist``
+after it (also when the page stopped or asked for a rerun):
+
+- ``sync_session`` opens the project named in the address (``?project=<id>``,
+  with ``&run=<id>`` for the run on screen), which is how a browser refresh, a
+  bookmark or a second tab come back to exactly where the analyst was; it keeps
+  the address in step with the open project, and shows why the last save failed.
+- ``persist`` writes to the open project only what differs from what this
+  session last wrote or read (the dataset, column roles, new runs, segment names,
+  descriptions and notes, curation steps, the page and widget choices). Two tabs
+  on one project therefore never overwrite each other's work with stale copies:
+  each writes only its own edits, one small transaction each. With no project
+  open, loading data creates one named after the data, so work is never lost.
+
+Results and tables are loaded through bounded caches in ``ui.cache``.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import streamlit as st
+
+from segmentation.config import stable_hash
+from segmentation.errors import SegmentationError, WorkspaceError
+from segmentation.paths import HOME_ENV
+
+from . import cache
+from .state import ANNOTATION_FIELDS, Source, Studio, studio
+
+PROJECT_PARAM = "project"
+RUN_PARAM = "run"
+WORK_PAGES = ("data", "segment", "map", "profiles", "quality", "export")
+"""Pages worth coming back to when a project is opened again (URL paths)."""
+_FILE_SUFFIXES = re.compile(r"(\.(csv|tsv|txt|xlsx|xls|parquet|json))?(\.gz)?$", re.IGNORECASE)
+
+
+# --------------------------------------------------------------------------- where the workspace is
+def default_root() -> str:
+    """The workspace folder used when the Settings page has not chosen another: $SEGMENT_STUDIO_HOME or
+    ~/.segment-studio."""
+    return str(Path(os.environ.get(HOME_ENV) or Path.home() / ".segment-studio").expanduser())
+
+
+def workspace_root(state: Studio | None = None) -> str:
+    """The workspace folder of this session."""
+    return (state or studio()).workspace_root or default_root()
+
+
+def workspace() -> Any:
+    """This session's Workspace (raises WorkspaceError when its folder cannot be used)."""
+    return cache.workspace(workspace_root())
+
+
+def list_projects() -> list[Any]:
+    """The workspace's projects (ProjectInfo), most recently changed first."""
+    return cache.project_list(workspace_root())
+
+
+def choose_root(root: str | None) -> None:
+    """Use another workspace folder for this session (None: the default); closes the open project."""
+    state = studio()
+    if root is not None:
+        root = str(Path(root).expanduser().resolve())
+        cache.workspace(root)  # refuses a folder that cannot be used, before anything changes
+        if root == default_root():
+            root = None
+    close_project()
+    state.set_workspace_root(root)
+
+
+# --------------------------------------------------------------------------- opening and closing
+def open_project(project_id: str, run_id: int | None = None) -> None:
+    """Make ``project_id`` the session's project and bring back its dataset, runs, names, notes, curation and
+    choices. ``run_id`` (a stored run id) picks the run on screen; by default the one the analyst was on.
+
+    Raises WorkspaceError (the project is missing or damaged); the session is then left empty, with no project.
+    """
+    try:
+        _open_project(project_id, run_id)
+    except SegmentationError:
+        close_project()
+        raise
+
+
+def _open_project(project_id: str, run_id: int | None) -> None:
+    state = studio()
+    root = workspace_root(state)
+    project = cache.project(root, project_id)
+    name = project.name
+    saved_ui = project.ui_state()
+    datasets = project.datasets()
+    runs = project.runs()
+    dataset_id = _pick_dataset(saved_ui, datasets, runs)
+
+    state.set_project(project_id, name)
+    state.set_page(saved_ui.get("page") if saved_ui.get("page") in WORK_PAGES else None)
+    if dataset_id is None:
+        state.set_dataset(None)
+        keep_address()
+        return
+    info = next(d for d in datasets if d.id == dataset_id)
+    dataset = cache.stored_dataset(root, project, dataset_id)
+    snapshot: dict[str, Any] = {"role_overrides": dict(info.role_overrides), "runs": [], "annotations": {},
+                                "run_config": saved_ui.get("run_config"), "form": saved_ui.get("form") or {},
+                                "choices": saved_ui.get("choices") or {}}
+    results, stored_ids, curation, unreadable = {}, {}, {}, []
+    for number, run in enumerate((r for r in runs if r.dataset_id == dataset_id), start=1):
+        try:
+            result = cache.stored_run(root, project, run.id)
+        except SegmentationError as error:  # one damaged run must not hide the others
+            unreadable.append(f"Run {number} could not be read: {error}")
+            continue
+        key = f"run-{number}-{stable_hash(result.data_digest, result.config)[:8]}"
+        results[key], stored_ids[key] = result, run.id
+        snapshot["runs"].append({"run_id": key, "number": number, "config": result.config.to_dict(),
+                                 "created": run.created.timestamp(), "seconds": run.seconds})
+        snapshot["annotations"][key] = _tidy_texts(project.segment_texts(run.id))
+        steps = project.curation(run.id)
+        if steps:
+            curation[key] = [_curation_entry(step) for step in steps]
+    wanted = run_id if run_id is not None else saved_ui.get("run")
+    snapshot["current_run"] = next((k for k, v in stored_ids.items() if v == wanted), None)
+
+    state.restore(snapshot, dataset, results, source=_demo_source(dataset))
+    state.restore_curation(curation)
+    state.link_dataset(dataset_id, dataset.digest)
+    for key, stored in stored_ids.items():
+        state.link_run(key, stored)
+    # what the project holds now: nothing to write until the analyst changes something
+    state.set_saved("overrides", dict(info.role_overrides))
+    state.set_saved("texts", _texts_view(state))
+    state.set_saved("curation", _curation_view(state))
+    state.set_saved("ui", _ui_view(state))
+    if unreadable:
+        state.notify(" ".join(unreadable))
+    keep_address()
+
+
+def close_project() -> None:
+    """Leave the project (its files stay as they are) and start an empty session."""
+    state = studio()
+    state.set_dataset(None)
+    state.set_project(None)
+    for param in (PROJECT_PARAM, RUN_PARAM):
+        st.query_params.pop(param, None)
+
+
+def _pick_dataset(saved_ui: Mapping[str, Any], datasets: list[Any], runs: list[Any]) -> int | None:
+    """The dataset the analyst was on, else the one of the latest run, else the latest one."""
+    ids = [d.id for d in datasets]
+    if saved_ui.get("dataset_id") in ids:
+        return int(saved_ui["dataset_id"])
+    if runs and runs[-1].dataset_id in ids:
+        return runs[-1].dataset_id
+    return ids[-1] if ids else None
+
+
+def _demo_source(dataset: Any) -> Source | None:
+    """The raw file for the reading options of the Data page; known again only for the demo data."""
+    data = cache.demo_bytes() if dataset.name == cache.DEMO_NAME else None
+    return Source(dataset.name, data) if data is not None and cache.digest_bytes(data) == dataset.digest else None
+
+
+def _tidy_texts(texts: Mapping[int, Mapping[str, str]]) -> dict[str, dict[str, str]]:
+    return {str(s): {f: str(v) for f, v in t.items() if v} for s, t in texts.items() if any(t.values())}
+
+
+def _curation_entry(stored: Mapping[str, Any]) -> dict[str, Any]:
+    """A stored curation step back into the session's form ({"step", "mapping", "annotations"})."""
+    return {"step": {"kind": stored.get("kind"), "params": dict(stored.get("params") or {})},
+            "mapping": dict(stored.get("mapping") or {}), "annotations": dict(stored.get("annotations") or {})}
+
+
+def _stored_step(entry: Mapping[str, Any]) -> dict[str, Any]:
+    """A session curation entry as stored: a CurationStep dict ({"kind", "params"}, what the library reads)
+    plus what the Profiles page needs to undo it (the id mapping and the names before the step)."""
+    return {**dict(entry["step"]), "mapping": entry.get("mapping", {}), "annotations": entry.get("annotations", {})}
+
+
+# --------------------------------------------------------------------------- what the session holds
+def _texts_view(state: Studio) -> dict[str, dict[str, dict[str, str]]]:
+    """Names, descriptions and notes of every run: run id -> segment -> field -> text (empty fields left out)."""
+    return {run.run_id: {str(s): {f: str(a[f]) for f in ANNOTATION_FIELDS if a.get(f)}
+                         for s, a in state.annotations(run.run_id).items()} for run in state.runs}
+
+
+def _curation_view(state: Studio) -> dict[str, list[dict[str, Any]]]:
+    return {run_id: entries for run_id, entries in state.curation_snapshot().items() if entries}
+
+
+def _ui_view(state: Studio) -> dict[str, Any]:
+    """Where the analyst is: page, dataset, run and widget choices (small, JSON)."""
+    pieces = state.snapshot()
+    current = state.current_run
+    return {"page": state.page, "dataset_id": state.links["dataset_id"],
+            "run": state.links["runs"].get(current.run_id) if current else None,
+            "run_config": pieces["run_config"], "form": pieces["form"], "choices": pieces["choices"]}
+
+
+# --------------------------------------------------------------------------- saving
+def project_name_for(dataset_name: str) -> str:
+    """A project name from a dataset name: the file name without its extension."""
+    name = _FILE_SUFFIXES.sub("", dataset_name.strip()).strip() or "Customers"
+    return name[:70]
+
+
+def _unique_name(base: str) -> str:
+    taken = {info.name.casefold() for info in workspace().list_projects()}
+    name, n = base, 2
+    while name.casefold() in taken:
+        name, n = f"{base} ({n})", n + 1
+    return name
+
+
+def persist() -> None:
+    """Write what this run changed to the open project (creating one when data is loaded and none is open).
+
+    Never raises for workspace problems: the message is kept and shown at the top of the next run.
+    """
+    state = studio()
+    try:
+        _persist(state)
+    except SegmentationError as error:
+        state.set_workspace_error(str(error))
+    else:
+        state.set_workspace_error(None)
+
+
+def _persist(state: Studio) -> None:
+    dataset = state.dataset
+    project_ref = state.project
+    if project_ref is None:
+        if dataset is None:
+            return
+        created = workspace().create_project(_unique_name(project_name_for(dataset.name)))
+        cache.forget_projects()
+        state.set_project(created.id, created.name)
+        earlier = state.pop_notice()
+        state.notify(" ".join(filter(None, [earlier, f"Your work is saved in the project “{created.name}”."])))
+        project_ref = state.project
+    project = cache.project(workspace_root(state), project_ref["id"])
+    changed = False
+
+    links = state.links
+    if dataset is not None and links["digest"] != dataset.digest:
+        overrides = state.role_overrides
+        state.link_dataset(project.add_dataset(dataset, overrides), dataset.digest)
+        state.set_saved("overrides", overrides)
+        links, changed = state.links, True
+    if dataset is not None and state.role_overrides != state.saved("overrides", {}):
+        overrides = state.role_overrides
+        project.set_role_overrides(links["dataset_id"], overrides)
+        state.set_saved("overrides", overrides)
+        changed = True
+
+    saved_texts = dict(state.saved("texts", {}))
+    saved_curation = dict(state.saved("curation", {}))
+    for run in state.runs:
+        if run.run_id in links["runs"] or links["dataset_id"] is None:
+            continue
+        names = state.segment_names(run.run_id)
+        state.link_run(run.run_id, project.save_run(links["dataset_id"], run.result, names))
+        saved_texts[run.run_id] = {str(s): {"name": n} for s, n in names.items()}
+        state.set_saved("texts", saved_texts)
+        saved_curation[run.run_id] = []
+        state.set_saved("curation", saved_curation)
+        changed = True
+    links = state.links
+
+    texts = _texts_view(state)
+    for run_id, segments in texts.items():
+        stored_id = links["runs"].get(run_id)
+        before = saved_texts.get(run_id, {})
+        if stored_id is None or segments == before:
+            continue
+        for segment in sorted(set(segments) | set(before), key=int):
+            now, then = segments.get(segment, {}), before.get(segment, {})
+            fields = {f: now.get(f, "") for f in ANNOTATION_FIELDS if now.get(f, "") != then.get(f, "")}
+            if fields:
+                project.set_segment_text(stored_id, int(segment), **fields)
+        saved_texts[run_id] = segments
+        state.set_saved("texts", saved_texts)
+        changed = True
+
+    curation = _curation_view(state)
+    for run_id in set(curation) | set(saved_curation):
+        stored_id = links["runs"].get(run_id)
+        entries = curation.get(run_id, [])
+        if stored_id is None or entries == saved_curation.get(run_id, []):
+            continue
+        project.set_curation(stored_id, [_stored_step(entry) for entry in entries])
+        saved_curation[run_id] = entries
+        state.set_saved("curation", saved_curation)
+        changed = True
+
+    ui = _ui_view(state)
+    if ui != state.saved("ui"):
+        project.set_ui_state(ui)
+        state.set_saved("ui", ui)
+    if changed:
+        cache.forget_projects()
+
+
+# --------------------------------------------------------------------------- once per script run
+def sync_session(page_path: str) -> None:
+    """Before the page: open the project in the address, keep the address in step, show workspace errors."""
+    state = studio()
+    if page_path in WORK_PAGES:
+        state.set_page(page_path)
+    error = state.workspace_error
+    if error:
+        st.error(f"Your latest changes could not be saved. {error}", icon=":material/sync_problem:")
+    wanted = st.query_params.get(PROJECT_PARAM)
+    current = state.project
+    if wanted and (current is None or current["id"] != wanted):
+        run = st.query_params.get(RUN_PARAM)
+        try:
+            open_project(wanted, int(run) if run and run.isdigit() else None)
+        except SegmentationError as error:
+            close_project()
+            st.error(f"The project in this address could not be opened. {error}", icon=":material/error:")
+            return
+    keep_address()
+
+
+def address() -> dict[str, str]:
+    """The query parameters that bring this session back: the open project and the run on screen (for
+    st.switch_page, which otherwise clears them)."""
+    state = studio()
+    project = state.project
+    current = state.current_run
+    if project is None:
+        return {}
+    run = state.links["runs"].get(current.run_id) if current else None
+    return {PROJECT_PARAM: project["id"], **({RUN_PARAM: str(run)} if run is not None else {})}
+
+
+def keep_address() -> None:
+    """Point the address at the open project and the run on screen, so a refresh comes back here."""
+    wanted = address()
+    for param in (PROJECT_PARAM, RUN_PARAM):
+        if param not in wanted:
+            if param in st.query_params:
+                del st.query_params[param]
+        elif st.query_params.get(param) != wanted[param]:
+            st.query_params[param] = wanted[param]
+
+
+# --------------------------------------------------------------------------- for the Home page
+def ago(when: datetime, now: datetime | None = None) -> str:
+    """'just now', '5 min ago', '3 h ago', 'yesterday', '12 Mar 2026'."""
+    seconds = ((now or datetime.now(UTC)) - when).total_seconds()
+    if seconds < 60:
+        return "just now"
+    if seconds < 3600:
+        return f"{seconds // 60:.0f} min ago"
+    if seconds < 86_400:
+        return f"{seconds // 3600:.0f} h ago"
+    if seconds < 2 * 86_400:
+        return "yesterday"
+    return when.astimezone().strftime("%d %b %Y").lstrip("0")
+
+
+__all__ = ["PROJECT_PARAM", "RUN_PARAM", "WORK_PAGES", "WorkspaceError", "address", "ago", "choose_root",
+           "close_project", "default_root", "keep_address", "list_projects", "open_project", "persist",
+           "project_name_for", "sync_session", "workspace", "workspace_root"]
