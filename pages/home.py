@@ -47,26 +47,24 @@ def project_row(info, current_id: str | None) -> None:
     """One project: name, last change, contents, size; open it, or rename, duplicate or delete it."""
     is_open = info.id == current_id
     with st.container(border=True, key=f"project-{info.id}"):
-        about, actions = st.columns([5, 2], vertical_alignment="center")
+        about, actions = st.columns([3, 2], vertical_alignment="center")
         about.markdown(f"**{md(info.name)}**" + (" :blue-badge[Open]" if is_open else ""))
+        buttons = actions.container(horizontal=True, horizontal_alignment="right", gap="small", wrap=False)
         if info.damaged:
-            about.error(md(info.damaged), icon=":material/broken_image:")
+            if buttons.button("Delete", key=f"delete_{info.id}", icon=":material/delete:"):
+                state.ask(f"delete:{info.id}")
+                st.rerun()
+            st.error(md(info.damaged), icon=":material/broken_image:")
         else:
             best = f" · best silhouette {info.best_run[1]:.2f}" if info.best_run else ""
             about.caption(f"Changed {ws.ago(info.updated)} · {info.n_datasets} dataset"
                           f"{'s' if info.n_datasets != 1 else ''} · {info.n_runs} run{'s' if info.n_runs != 1 else ''}"
                           f"{best} · {format_size(info.size_bytes)}")
-        if info.damaged:
-            if actions.button("Delete", key=f"delete_{info.id}", icon=":material/delete:", width="stretch"):
-                state.ask(f"delete:{info.id}")
-                st.rerun()
-        else:
-            go, manage = actions.columns(2)
-            if go.button("Continue" if is_open else "Open", key=f"open_{info.id}", width="stretch",
-                         type="primary" if is_open else "secondary"):
+            if buttons.button("Continue" if is_open else "Open", key=f"open_{info.id}",
+                              type="primary" if is_open else "secondary"):
                 open_and_go(info.id)
-            with manage.popover("", icon=":material/more_horiz:", key=f"manage_{info.id}", width="stretch",
-                                help="Rename, duplicate or delete"):
+            with buttons.popover("", icon=":material/more_horiz:", key=f"manage_{info.id}",
+                                 help="Rename, duplicate or delete"):
                 manage_project(info)
         if state.asking == f"delete:{info.id}":
             confirm_delete(info, is_open)
@@ -129,7 +127,7 @@ with projects_column:
     st.markdown("#### Your projects")
     projects = []
     try:
-        projects = ws.list_projects()
+        projects = ws.list_projects(fresh=True)
     except ws.WorkspaceError as error:
         st.error(md(error), icon=":material/error:")
     with st.form("new_project_form", border=False, enter_to_submit=True):
@@ -142,7 +140,7 @@ with projects_column:
                 cache.forget_projects()
                 open_and_go(created.id)
     current = state.project
-    for info in projects:
+    for info in sorted(projects, key=lambda p: p.damaged is not None):  # readable ones first, newest first
         project_row(info, current["id"] if current else None)
     if not projects:
         st.caption("No projects yet. Load the demo data or a file and your work is saved in a project "

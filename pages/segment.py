@@ -17,6 +17,7 @@ from segmentation.config import (
 )
 from segmentation.errors import ConfigError
 from ui import cache
+from ui.choose_view import render_auto_mode
 from ui.state import studio
 from ui.widgets import (
     fmt_seconds,
@@ -120,6 +121,8 @@ if submitted:
             run = state.add_run(config, result, time.perf_counter() - started)
             state.notify(f"{run.title}: {result.metrics['n_segments']} segments in {fmt_seconds(run.seconds)}.")
             st.rerun()
+
+render_auto_mode(dataset, state)  # automatic mode: search, leaderboard, open a candidate
 
 if state.current_run is not None:
     run_summary(state.current_run, state.runs)

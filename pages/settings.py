@@ -39,7 +39,7 @@ else:
 
 try:
     workspace = ws.workspace()
-    projects = ws.list_projects()
+    projects = ws.list_projects(fresh=True)
     projects_size, cache_size = workspace.size_bytes(), workspace.cache_size_bytes()
 except ws.WorkspaceError as error:
     st.error(md(error), icon=":material/error:")
@@ -74,11 +74,12 @@ elif st.button("Clear cached embeddings", icon=":material/delete_sweep:", key="c
 
 st.subheader("Where files live", anchor=False)
 current = state.project
-places = [("Workspace", workspace.root, "the index of projects (workspace.sqlite)"),
-          ("Projects", workspace.projects_dir, "one folder per project: a project.sqlite database, datasets "
-                                               "as Parquet, runs as arrays, saved models")]
+places = [("Workspace", workspace.root, "The list of projects (workspace.sqlite)"),
+          ("Projects", workspace.projects_dir, "One folder per project: its database, datasets as Parquet, runs "
+                                               "as arrays, saved models")]
 if current:
-    places.append((f"Open project “{current['name']}”", workspace.project_folder(current["id"]), ""))
-places.append(("Embedding cache", cache_dir(workspace.root), "embeddings.sqlite"))
-for label, path, what in places:
-    st.markdown(f"**{md(label)}** · `{path}`" + (f"  \n:gray[{md(what)}]" if what else ""))
+    places.append(("Open project", workspace.project_folder(current["id"]), md(current["name"])))
+places.append(("Embedding cache", cache_dir(workspace.root), "Embeddings of customer texts, shared by every "
+                                                             "project"))
+st.markdown("| | Folder | What is in it |\n|---|---|---|\n" + "\n".join(
+    f"| **{label}** | `{path}` | {what} |" for label, path, what in places))

@@ -437,14 +437,17 @@ class SegmentModel:
         ``(None, reason)`` when there is nothing to compare with.
         """
         names = self.segment_names
-        if "segment_id" in table.columns:
-            ids = pd.to_numeric(table["segment_id"], errors="coerce")
-            previous = ids.map(lambda s: names.get(int(s), segment_label(int(s))), na_action="ignore")
-            return previous.astype("object").reset_index(drop=True), "the file's segment_id column"
-        if "segment_name" in table.columns:
-            previous = table["segment_name"].astype("string").str.strip().replace("", pd.NA)
-            return previous.astype("object").where(previous.notna(), None).reset_index(drop=True), \
-                "the file's segment_name column"
+        for column in ("segment_id", "segment_name"):
+            if column not in table.columns:
+                continue
+            if column == "segment_id":
+                ids = pd.to_numeric(table[column], errors="coerce")
+                previous = ids.map(lambda s: names.get(int(s), segment_label(int(s))), na_action="ignore")
+            else:
+                previous = table[column].astype("string").str.strip().replace("", pd.NA)
+            previous = previous.astype("object").reset_index(drop=True)
+            if previous.notna().any():
+                return previous.where(previous.notna(), None), f"the file's {column} column"
         id_column = self.id_column
         if id_column is None or id_column not in table.columns:
             return None, "the file has no earlier segment column and no customer id column to match on"
@@ -453,8 +456,8 @@ class SegmentModel:
         previous = keys.map(training).astype("object").reset_index(drop=True)
         if previous.notna().sum() == 0:
             return None, f"no customer in the file matches a customer the model was built from (on {id_column!r})"
-        return previous.where(previous.notna(), None), f"the customers the model was built from (matched on " \
-                                                          f"{id_column!r})"
+        return previous.where(previous.notna(), None), \
+            f"the customers the model was built from (matched on {id_column!r})"
 
     def compare(self, table: pd.DataFrame, assigned: pd.DataFrame) -> Movement | None:
         """Movement between each customer's earlier segment and ``assigned`` (from ``assign(table)``), if known."""

@@ -348,7 +348,7 @@ DIVERGING_SCALE = [[0.0, "#C2571A"], [0.25, "#F0B48A"], [0.5, "#F7F7F7"], [0.75,
 
 def segment_tick(segment: int, names: Mapping[int, str] | None = None) -> str:
     """An axis label for a segment: a dot in its colour, then its name (plotly understands the span)."""
-    return f'<span style="color:{segment_colour(segment)}">●</span> {segment_label(segment, names)}'
+    return f'<span style="color:{segment_colour(segment)};font-size:17px">●</span> {segment_label(segment, names)}'
 
 
 def _pretty_column(column: Any) -> str:
@@ -357,15 +357,23 @@ def _pretty_column(column: Any) -> str:
 
 
 def _grid_layout(fig: go.Figure, title: str, subtitle: str, n_rows: int) -> go.Figure:
+    # the column names sit on top like a table's header, between the subtitle and the first row
     fig.update_layout(
         title=dict(text=title, subtitle=dict(text=subtitle, font=dict(size=13, color="#6B7280")), x=0,
-                   xanchor="left", font=dict(size=17)),
-        font=_FONT, plot_bgcolor="white", paper_bgcolor="white", height=max(260, 44 * n_rows + 170),
-        margin=dict(l=10, r=10, t=80, b=10), hoverlabel=dict(bgcolor="white", align="left"),
+                   xanchor="left", yref="container", y=1, yanchor="top", pad=dict(t=12), font=dict(size=17)),
+        font=_FONT, plot_bgcolor="white", paper_bgcolor="white", height=max(260, 46 * n_rows + 190),
+        margin=dict(l=10, r=10, t=120, b=10), hoverlabel=dict(bgcolor="white", align="left"),
     )
-    fig.update_yaxes(autorange="reversed", automargin=True, showgrid=False, ticks="", ticklabelstandoff=6)
-    fig.update_xaxes(side="top", automargin=True, showgrid=False, ticks="", tickangle=0)
+    fig.update_yaxes(autorange="reversed", automargin=True, showgrid=False, ticks="", ticklabelstandoff=8,
+                     tickfont=dict(size=13, color="#1F2937"))
+    fig.update_xaxes(side="top", automargin=True, showgrid=False, ticks="", tickangle=0,
+                     tickfont=dict(size=12, color="#1F2937"))
     return fig
+
+
+def _header(label: Any, width: int = 12) -> str:
+    """A column header broken into short lines, so headers stay level instead of being tilted."""
+    return _wrap(str(label), width)
 
 
 def heatmap_figure(frame: pd.DataFrame, names: Mapping[int, str] | None = None, limit: float = 1.5) -> go.Figure:
@@ -382,11 +390,11 @@ def heatmap_figure(frame: pd.DataFrame, names: Mapping[int, str] | None = None, 
     segments = [int(s) for s in frame.index]
     text = np.where(np.isfinite(z), np.char.mod("%+.1f", np.nan_to_num(z)), "")
     fig = go.Figure(go.Heatmap(
-        z=z, x=[_pretty_column(c) for c in frame.columns], y=[segment_tick(s, names) for s in segments],
+        z=z, x=[_header(_pretty_column(c)) for c in frame.columns], y=[segment_tick(s, names) for s in segments],
         text=text, texttemplate="%{text}", textfont=dict(size=12), colorscale=DIVERGING_SCALE, zmin=-limit,
         zmax=limit, zmid=0, xgap=2, ygap=2, hoverongaps=False,
-        colorbar=dict(title=dict(text="sd from<br>average"), thickness=12, len=0.8, tickvals=[-limit, 0, limit],
-                      ticktext=[f"−{limit:g} or less", "average", f"+{limit:g} or more"]),
+        colorbar=dict(thickness=12, len=0.9, tickvals=[-limit, 0, limit], outlinewidth=0,
+                      ticktext=[f"{limit:g} sd below", "average", f"{limit:g} sd above"]),
         hovertemplate="%{y}<br>%{x}: %{z:+.2f} standard deviations from the average<extra></extra>",
     ))
     return _grid_layout(fig, "How the segments differ", "Each cell: the segment's average against everyone's, in "
@@ -395,27 +403,37 @@ def heatmap_figure(frame: pd.DataFrame, names: Mapping[int, str] | None = None, 
 
 
 def category_share_figure(frame: pd.DataFrame, column: str, names: Mapping[int, str] | None = None,
-                          overall: pd.Series | None = None) -> go.Figure:
+                          overall: pd.Series | None = None, limit: float = 0.15) -> go.Figure:
     """Segments (rows) by the values of one category column: the share of each segment with each value
     (``profiling.category_crosstab``; rows add up to 100%).
 
-    ``overall`` (the same shares for all customers) adds an "Everyone" row at the bottom to read the segments
-    against. Row labels are in the segment colours.
+    With ``overall`` (the same shares for all customers) an "Everyone" row is added at the bottom and each
+    cell is coloured by how far the segment's share sits from everyone's: blue where the segment has more of
+    the value, orange where it has less, saturating at ±``limit`` (0.15 = 15 percentage points). Without it
+    cells are shaded by the share itself. Row labels are in the segment colours.
     """
     if frame is None or frame.empty:
         return _grid_layout(go.Figure(), f"Segments by {_pretty_column(column).lower()}", "Nothing to show.", 1)
     segments = [int(s) for s in frame.index]
     shares = frame.to_numpy(dtype=float)
     labels = [segment_tick(s, names) for s in segments]
+    what = _pretty_column(column).lower()
     if overall is not None:
-        shares = np.vstack([shares, overall.reindex(frame.columns).fillna(0.0).to_numpy(dtype=float)])
+        everyone = overall.reindex(frame.columns).fillna(0.0).to_numpy(dtype=float)
+        shares = np.vstack([shares, everyone])
         labels.append("<b>Everyone</b>")
-    fig = go.Figure(go.Heatmap(
-        z=shares, x=[str(c) for c in frame.columns], y=labels, text=np.char.mod("%.0f%%", 100 * shares),
-        texttemplate="%{text}", textfont=dict(size=12), colorscale="Blues", zmin=0,
-        zmax=max(float(np.nanmax(shares)), 0.05), xgap=2, ygap=2, showscale=False,
-        hovertemplate=f"%{{y}}<br>%{{z:.1%}} have {_pretty_column(column).lower()} = %{{x}}<extra></extra>",
-    ))
-    return _grid_layout(fig, f"Segments by {_pretty_column(column).lower()}",
-                        "Each row adds up to 100%: compare a segment's row with Everyone's to see what it has more of.",
-                        len(labels))
+        colour = shares - everyone
+        heat: dict[str, Any] = dict(z=colour, colorscale=DIVERGING_SCALE, zmin=-limit, zmax=limit, zmid=0,
+                                    customdata=np.dstack([shares, np.broadcast_to(everyone, shares.shape)]),
+                                    hovertemplate=f"%{{y}}<br>{what} = %{{x}}: %{{customdata[0]:.1%}} "
+                                                  "(everyone: %{customdata[1]:.1%})<extra></extra>")
+        subtitle = ("Share of each segment with each value; each row adds up to 100%. Blue: more common than "
+                    "among everyone, orange: less.")
+    else:
+        heat = dict(z=shares, colorscale="Blues", zmin=0, zmax=max(float(np.nanmax(shares)), 0.05),
+                    hovertemplate=f"%{{y}}<br>{what} = %{{x}}: %{{z:.1%}}<extra></extra>")
+        subtitle = "Share of each segment with each value; each row adds up to 100%."
+    fig = go.Figure(go.Heatmap(x=[_header(c) for c in frame.columns], y=labels, texttemplate="%{text}",
+                               text=np.char.mod("%.0f%%", 100 * shares), textfont=dict(size=12), xgap=2, ygap=2,
+                               showscale=False, **heat))
+    return _grid_layout(fig, f"Segments by {what}", subtitle, len(labels))

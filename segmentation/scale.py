@@ -152,8 +152,9 @@ def _parquet_rows(out_dir: Path) -> tuple[int, list[str]]:
 
 
 # --------------------------------------------------------------------------- one process
-def assign_local(model_path: str | os.PathLike | bytes, input_path: str | os.PathLike, out_dir: str | os.PathLike,
-                 batch_size: int = DEFAULT_BATCH_SIZE, on_progress: ProgressFn | None = None) -> ScoringSummary:
+def assign_local(model_path: str | os.PathLike | bytes | SegmentModel, input_path: str | os.PathLike,
+                 out_dir: str | os.PathLike, batch_size: int = DEFAULT_BATCH_SIZE,
+                 on_progress: ProgressFn | None = None) -> ScoringSummary:
     """Score a file or folder in this process, batch by batch, writing ``assigned.parquet`` into ``out_dir``.
 
     Files are read with the app's tolerant loader (``io.load_table``: encodings,
@@ -223,6 +224,18 @@ class AssignBatch:
         return self.model.assign(batch.reset_index(drop=True))
 
 
+def worker_runtime_env() -> dict[str, Any]:
+    """The Ray runtime environment workers need: this package and the workspace settings.
+
+    The package travels with the job (``py_modules``), so workers run this very code
+    even where it is not installed; Ray accepts local folders only when a job starts,
+    so pass this to ``ray.init(runtime_env=...)`` if you start Ray yourself before
+    calling ``assign_with_ray``. The other libraries must be installed on the workers.
+    """
+    environment = {k: os.environ[k] for k in _WORKER_ENV if k in os.environ}
+    return {"py_modules": [str(Path(__file__).resolve().parent)], "env_vars": environment}
+
+
 def assign_with_ray(model_path: str | os.PathLike, input_path: str | os.PathLike, out_dir: str | os.PathLike,
                     address: str | None = None, num_cpus: int = 2, batch_size: int = DEFAULT_BATCH_SIZE,
                     workers: int | None = None, partitions: int | None = None) -> ScoringSummary:
@@ -230,9 +243,10 @@ def assign_with_ray(model_path: str | os.PathLike, input_path: str | os.PathLike
 
     ``address`` joins a running Ray cluster (e.g. ``"ray://head:10001"`` or ``"auto"``);
     without it a local Ray is started with ``num_cpus`` CPUs and stopped afterwards
-    (a Ray already started in this process is reused and left running).
+    (a Ray already started in this process is reused and left running; start it with
+    ``runtime_env=worker_runtime_env()`` unless the package is installed on the workers).
     ``workers`` model-holding workers run at once (default: ``num_cpus``); they share
-    the cluster's CPUs less a quarter CPU each for reading and writing.
+    the cluster's CPUs less one kept for listing, reading and writing.
     ``partitions`` asks Ray to read the input in that many parts (default: Ray's
     choice). ``batch_size`` customers are assigned per call. Rows are counted in
     this process with the same parser; ``DataError`` if the rows written differ.
@@ -246,25 +260,23 @@ def assign_with_ray(model_path: str | os.PathLike, input_path: str | os.PathLike
     out = Path(out_dir)
     _check_out_dir(out)
     workers = max(1, int(workers or num_cpus))
-    environment = {k: os.environ[k] for k in _WORKER_ENV if k in os.environ}
-    package = str(Path(__file__).resolve().parent)
-    # the package travels with the job, so workers import this very code even when it is not installed there
-    runtime_env = {"py_modules": [package], "env_vars": environment}
+    environment = worker_runtime_env()["env_vars"]
 
     we_started = False
     if not ray.is_initialized():
         ray.init(address=address, num_cpus=None if address else num_cpus, include_dashboard=False,
-                 log_to_driver=False, configure_logging=False, runtime_env=runtime_env)
+                 log_to_driver=False, configure_logging=False, runtime_env=worker_runtime_env())
         we_started = True
     try:
         context = ray.data.DataContext.get_current()
         context.enable_progress_bars = False
         context.print_on_execution_start = False
-        # Reading and writing are light; the model-holding workers share the remaining CPUs. Without this
-        # split, the workers can hold every CPU while the read waits for one: a deadlock.
+        # Ray's CPUs are scheduling slots, not cores. One slot is kept free for listing, reading and writing
+        # tasks (a listing task asks for a whole one); the model-holding workers share the rest. Without
+        # this split the workers can hold every slot while the read waits for one: a deadlock.
         total = float(ray.cluster_resources().get("CPU", num_cpus))
         io_cpus = 0.25
-        worker_cpus = max(0.1, min(1.0, (total - 2 * io_cpus) / workers))
+        worker_cpus = max(0.1, min(1.0, (total - 1.0) / workers))
         paths = [str(f) for f in files]
         if kind == "parquet":
             dataset = ray.data.read_parquet(paths, columns=columns, override_num_blocks=partitions,
@@ -283,7 +295,7 @@ def assign_with_ray(model_path: str | os.PathLike, input_path: str | os.PathLike
         assigned = dataset.map_batches(
             AssignBatch, fn_constructor_kwargs={"model_bytes": model_bytes, "environment": environment},
             batch_format="pandas", batch_size=batch_size, compute=ray.data.ActorPoolStrategy(size=workers),
-            num_cpus=worker_cpus, runtime_env=runtime_env,
+            num_cpus=worker_cpus,
         )
         assigned.write_parquet(str(out), ray_remote_args={"num_cpus": io_cpus})
     finally:

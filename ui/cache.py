@@ -174,3 +174,100 @@ def project_list(root: str) -> list[Any]:
 def forget_projects() -> None:
     """Drop the cached project list (after a create, rename, duplicate, delete or save)."""
     project_list.clear()
+
+
+# --------------------------------------------------------------------------- choose (Segment and Quality pages)
+# The automatic search and the stability check report progress to the page while they run. A function decorated
+# with st.cache_* records every element drawn during its call and replays it on a hit, which fails for elements
+# created outside it (the status box and its progress bar). So their results are kept in small bounded stores
+# instead: shared by every session like cache_resource, filled by the caller, keyed by the data digest and the
+# frozen configs the result depends on (same data + same settings = same result).
+class _Bounded:
+    """A thread-safe store that forgets the least recently used entry beyond ``size`` entries."""
+
+    def __init__(self, size: int) -> None:
+        import threading
+        from collections import OrderedDict
+
+        self._items: OrderedDict[str, Any] = OrderedDict()
+        self._size = size
+        self._lock = threading.Lock()
+
+    def get(self, key: str) -> Any:
+        with self._lock:
+            if key not in self._items:
+                return None
+            self._items.move_to_end(key)
+            return self._items[key]
+
+    def put(self, key: str, value: Any) -> None:
+        with self._lock:
+            self._items[key] = value
+            self._items.move_to_end(key)
+            while len(self._items) > self._size:
+                self._items.popitem(last=False)
+
+
+_STORE_SIZES = {"search": 4, "stability": 16}
+
+
+@st.cache_resource(show_spinner=False)
+def _store(kind: str) -> _Bounded:
+    return _Bounded(_STORE_SIZES[kind])
+
+
+def leaderboard(key: str) -> Any:
+    """The leaderboard of an automatic search made earlier under ``key`` (see ``search``), or None."""
+    return _store("search").get(key)
+
+
+def search(key: str, Z: Any, settings: dict[str, Any],
+           on_progress: Callable[[str, float], None] | None = None) -> Any:
+    """``selection.search`` of cluster space ``Z`` with ``settings`` (its keyword arguments), kept under ``key``,
+    which must identify the data, the settings before clustering and ``settings``."""
+    from segmentation import selection
+
+    board = _store("search").get(key)
+    if board is None:
+        board = selection.search(Z, on_progress=on_progress, **settings)
+        _store("search").put(key, board)
+    return board
+
+
+def stability(key: str, Z: Any, cluster_config: Any, random_state: int, labels: Any,
+              on_progress: Callable[[str, float], None] | None = None, **settings: Any) -> Any:
+    """``stability.stability`` of ``labels`` (a run's segments) under ``cluster_config``, kept under ``key``,
+    which must identify the run and any hand-made change to its segments."""
+    from segmentation import stability as stability_module
+
+    report = _store("stability").get(key)
+    if report is None:
+        report = stability_module.stability(Z, cluster_config, random_state, labels=labels, on_progress=on_progress,
+                                             **settings)
+        _store("stability").put(key, report)
+    return report
+
+
+@st.cache_data(max_entries=8, show_spinner="Trying every number of segments with k-means and a Gaussian mixture…")
+def _k_curves(key: str, k_range: tuple[int, int], random_state: int, _Z: Any) -> pd.DataFrame:
+    from segmentation.diagnostics import k_curves as curves
+
+    return curves(_Z, k_range, random_state)
+
+
+def k_curves(key: str, Z: Any, k_range: tuple[int, int], random_state: int) -> pd.DataFrame:
+    """``diagnostics.k_curves`` of cluster space ``Z``; ``key`` identifies the data and the settings before
+    clustering (the curves do not depend on the clustering)."""
+    return _k_curves(key, tuple(k_range), int(random_state), Z)
+
+
+@st.cache_data(max_entries=8, show_spinner=False)
+def _silhouette_table(key: str, random_state: int, _Z: Any, _labels: Any) -> pd.DataFrame:
+    from segmentation.diagnostics import silhouette_table as table
+
+    return table(_Z, _labels, random_state=random_state)
+
+
+def silhouette_table(key: str, Z: Any, labels: Any, random_state: int) -> pd.DataFrame:
+    """``diagnostics.silhouette_table`` of a run's segments; ``key`` identifies the run and its hand-made changes."""
+    return _silhouette_table(key, int(random_state), Z, labels)

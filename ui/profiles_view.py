@@ -10,6 +10,7 @@ then read the curated run through ``Studio.curated_run()`` (via ``require_result
 from __future__ import annotations
 
 import html
+import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -45,6 +46,8 @@ EFFECT_HELP = ("Typical (median) value in the segment against the other customer
                "deviations the averages are apart: 0.5 is a clear difference, 0.8 a large one. Only differences "
                "that pass a significance test (corrected for testing many columns) are listed.")
 SPLIT_PARTS = (2, 3, 4, 5)
+MAX_LISTED = 1000
+"""Customers listed in a table under the map (a selection or a search); downloads hold all of them."""
 NOISE_POLICIES = {"keep": "Keep them Unassigned", "assign": "Assign each to its nearest segment"}
 
 
@@ -126,14 +129,16 @@ def curation_panel(run_id: str, result: SegmentationResult, had_unassigned: bool
                    "names, descriptions and notes stay with their segments.")
         merge_box, split_box, noise_box = st.columns(3, border=True)
         with merge_box:
-            st.markdown("**Merge** :gray[segments that are really one group]")
+            st.markdown("**Merge**", help="Join segments that are really one group. The merged segment keeps the name "
+                        "of the first one picked that has a name.")
             chosen = st.multiselect("Segments to merge", segments, format_func=label_of, key=f"curate_merge_{run_id}",
                                     placeholder="Pick two or more", label_visibility="collapsed")
             if st.button("Merge", icon=":material/call_merge:", key="curate_merge_go", disabled=len(chosen) < 2,
                          width="stretch") and apply_step(run_id, result, "merge", segments=sorted(chosen)):
                 st.rerun()
         with split_box:
-            st.markdown("**Split** :gray[a segment that mixes groups]")
+            st.markdown("**Split**", help="Re-group one segment's customers into 2 to 5 parts with k-means, in the "
+                        "same space the segmentation used. The largest part keeps the segment's name.")
             left, right = st.columns([3, 2])
             target = left.selectbox("Segment to split", segments, format_func=label_of, key=f"curate_split_{run_id}",
                                     label_visibility="collapsed")
@@ -158,7 +163,8 @@ def curation_panel(run_id: str, result: SegmentationResult, had_unassigned: bool
 def _noise_policy(run_id: str, result: SegmentationResult, steps: list[dict[str, Any]], had_unassigned: bool
                   ) -> None:
     n_unassigned = int((result.labels < 0).sum())
-    st.markdown("**Unassigned customers** :gray[who fit no segment closely]")
+    st.markdown("**Unassigned customers**", help="Customers who fit no segment closely; only HDBSCAN and DBSCAN "
+                "leave customers out.")
     assigned = any(s["kind"] == "assign_noise" for s in steps)
     if not (had_unassigned or n_unassigned or assigned):
         st.caption("This run leaves no customer unassigned.")
@@ -182,7 +188,7 @@ def _noise_policy(run_id: str, result: SegmentationResult, steps: list[dict[str,
 def move_panel(run_id: str, result: SegmentationResult, rows: np.ndarray, names: Mapping[int, str]) -> None:
     """Move the selected customers to an existing segment, a new one, or Unassigned."""
     new_segment = int(result.labels.max()) + 1 if len(result.labels) else 0
-    options = _segment_options(result) + [new_segment, -1]
+    options = [new_segment] + _segment_options(result) + [-1]
 
     def label_of(s: int) -> str:
         return "A new segment" if s == new_segment else segment_label(s, names)
@@ -241,20 +247,37 @@ def _size_block(profile: SegmentProfile) -> str:
             f"</div></div>{value}")
 
 
-def _number(value: float) -> str:
-    return format_number(value) if np.isfinite(value) else "–"
+_SHARE_WORDS = re.compile(r"(^|_|\b)(share|rate|ratio|pct|percent|percentage|proportion)(s)?($|_|\b)", re.I)
 
 
-def trait_lines(profile: SegmentProfile, top: int = 4) -> list[str]:
+def is_share_column(table: pd.DataFrame, column: str) -> bool:
+    """A column that holds shares between 0 and 1 ("returns_share", "open rate"): shown as percentages."""
+    if column not in table.columns or not _SHARE_WORDS.search(str(column)):
+        return False
+    values = pd.to_numeric(table[column], errors="coerce")
+    return bool(values.notna().any() and values.min() >= 0 and values.max() <= 1)
+
+
+def _number(value: float, share: bool = False) -> str:
+    return "–" if not np.isfinite(value) else format_number(value, percent=share)
+
+
+def _sd(effect: float) -> str:
+    """An effect size in standard deviations, kept on one line ("−0.9 sd" never breaks before "sd")."""
+    return f"{'+' if effect > 0 else '−'}{abs(effect):.1f}\u00a0sd"
+
+
+def trait_lines(profile: SegmentProfile, table: pd.DataFrame, top: int = 4) -> list[str]:
     """The significant numeric differences, strongest first: median in the segment vs the others, in sd."""
     lines = []
     for row in profile.notable_numeric.head(top).itertuples():
         arrow = ":blue[▲]" if row.effect > 0 else ":orange[▼]"
+        share = is_share_column(table, row.feature)
         seg, rest, kind = row.segment_median, row.rest_median, ""
-        if _number(seg) == _number(rest):  # medians tie on coarse counts: the means show the difference
-            seg, rest, kind = row.segment_mean, row.rest_mean, " mean"
-        lines.append(f"**{md(_pretty(row.feature))}** {arrow} {md(_number(seg))} :gray[vs {md(_number(rest))}"
-                     f"{kind} · {row.effect:+.1f} sd]")
+        if _number(seg, share) == _number(rest, share):  # medians tie on coarse counts: the means differ
+            seg, rest, kind = row.segment_mean, row.rest_mean, " on average"
+        lines.append(f"**{md(_pretty(row.feature))}** {arrow} {md(_number(seg, share))} :gray[vs "
+                     f"{md(_number(rest, share))}{kind} · {_sd(row.effect)}]")
     return lines
 
 
@@ -266,7 +289,7 @@ def category_lines(profile: SegmentProfile, top: int = 4) -> list[str]:
 
 def rule_line(rule: Any) -> str:
     text = str(rule.text)
-    return (f"{md(text[:1].upper() + text[1:])} :gray[· covers {rule.coverage:.0%} of the segment · "
+    return (f"{md(text[:1].upper() + text[1:])} :gray[— covers {rule.coverage:.0%} of the segment · "
             f"{rule.outsider_share:.0%} of matches are outsiders]")
 
 
@@ -296,8 +319,8 @@ def profile_card(run_id: str, profile: SegmentProfile, result: SegmentationResul
                       "</b>", unsafe_allow_html=True)
         size.markdown(_size_block(profile), unsafe_allow_html=True)
         if profile.is_noise:
-            name_box.caption("Customers who fit no segment closely. They stay in every export as “Unassigned”; "
-                             "*Curate segments* above can assign them to their nearest segment.")
+            name_box.caption("Not a segment: customers who fit none closely. *Curate segments* above can assign "
+                             "each to its nearest segment.")
         else:
             key = name_key(run_id, segment)
             name_box.text_input("Segment name", value=name, key=key, label_visibility="collapsed",
@@ -312,24 +335,26 @@ def profile_card(run_id: str, profile: SegmentProfile, result: SegmentationResul
                                            else ""))
         if annotations.get("notes", "").strip():
             st.caption(f":material/sticky_note_2: {md(annotations['notes'])}")
-        traits, categories = trait_lines(profile), category_lines(profile)
-        columns = st.columns(3 if profile.keywords or profile.quotes else 2, gap="medium")
-        columns[0].markdown("**What sets them apart** :gray[median vs the others]", help=EFFECT_HELP)
+        traits, categories = trait_lines(profile, result.table), category_lines(profile)
+        columns = st.columns([5, 4, 4] if profile.keywords else [1, 1], gap="medium")
+        columns[0].markdown("**What sets them apart**", help=EFFECT_HELP)
         columns[0].markdown("\n".join(f"- {t}" for t in traits) or ":gray[No number differs clearly from the others.]")
-        columns[1].markdown("**Over-represented** :gray[share vs overall]",
-                            help="Values at least 1.2 times as common in the segment as overall (×: the ratio).")
+        columns[1].markdown("**Over-represented**", help="Values clearly more common in the segment than among all "
+                            "customers: the segment's share, everyone's share, and the ratio (×).")
         columns[1].markdown("\n".join(f"- {c}" for c in categories) or ":gray[No category stands out.]")
-        if profile.keywords or profile.quotes:
-            with columns[2]:
-                st.markdown("**What they say**", help="Words typical of the segment's comments, and comments of "
-                            "customers near its centre. Personal data is masked.")
-                if profile.keywords:
-                    st.markdown(" ".join(f":gray-badge[{md(k)}]" for k in profile.keywords[:8]))
-                for quote in profile.quotes[:3]:
-                    st.caption(f"“{md(quote)}”")
+        if profile.keywords:
+            columns[2].markdown("**What they talk about**", help="Words much more typical of this segment's comments "
+                                "than of the others'.")
+            columns[2].markdown(" ".join(f":gray-badge[{md(k)}]" for k in profile.keywords[:10]))
+        if profile.quotes:
+            st.markdown("**In their own words**", help="Comments of customers near the segment's centre. Personal "
+                        "data (names, e-mails, phone numbers) is masked.")
+            for box, quote in zip(st.columns(3, gap="medium"), profile.quotes[:3]):
+                box.caption(f"“{md(quote)}”")
         if profile.rules:
-            st.markdown("**How to find them** " + "  \n".join(f":material/rule: {rule_line(r)}"
-                                                              for r in profile.rules[:2]))
+            st.markdown("**How to find them**", help="Simple rules on the data that pick out most of the segment: "
+                        "use them to build the audience in a CRM or ad tool without the model.")
+            st.markdown("\n".join(f"- {rule_line(r)}" for r in profile.rules[:2]))
         _card_details(run_id, profile, result, annotations)
 
 
@@ -341,10 +366,14 @@ def _card_details(run_id: str, profile: SegmentProfile, result: SegmentationResu
     if profile.representatives:
         with people.expander("Customers to look at", icon=":material/person_search:"):
             st.caption("**Typical:** nearest the segment's centre — read these to get a feel for it.")
-            st.dataframe(_people(result, profile.representatives, profile), hide_index=True, width="stretch")
+            typical = _people(result, profile.representatives, profile)
+            shares = {c: st.column_config.NumberColumn(format="percent") for c in typical.columns
+                      if is_share_column(result.table, c)}
+            st.dataframe(typical, hide_index=True, width="stretch", column_config=shares)
             if profile.outliers:
                 st.caption("**Outliers:** farthest from the centre — check they belong here.")
-                st.dataframe(_people(result, profile.outliers, profile), hide_index=True, width="stretch")
+                st.dataframe(_people(result, profile.outliers, profile), hide_index=True, width="stretch",
+                             column_config=shares)
     if profile.is_noise:
         return
     with edit.expander("Edit description and notes", icon=":material/edit_note:"):
@@ -388,7 +417,8 @@ def compare_panel(result: SegmentationResult, names: Mapping[int, str]) -> None:
     if not categorical:
         st.caption("There is no category column to compare the segments on.")
         return
-    column = st.selectbox("Category to compare", categorical, key="compare_column", format_func=_pretty,
+    column = st.columns([1, 2])[0].selectbox(
+        "Category to compare", categorical, key="compare_column", format_func=_pretty,
                           index=categorical.index(studio().choice("compare_column", categorical[0]))
                           if studio().choice("compare_column") in categorical else 0)
     studio().set_choice("compare_column", column)
@@ -409,8 +439,9 @@ def selection_lines(result: SegmentationResult, rows: np.ndarray, top: int = 5) 
                          f"{row.others:.0%} of the others · ×{row.lift:.1f}]")
         else:
             arrow = ":blue[▲]" if row.effect > 0 else ":orange[▼]"
-            lines.append(f"**{md(_pretty(row.column))}** {arrow} {md(_number(row.selection))} :gray[vs "
-                         f"{md(_number(row.others))} mean · {row.effect:+.1f} sd]")
+            share = is_share_column(result.table, row.column)
+            lines.append(f"**{md(_pretty(row.column))}** {arrow} {md(_number(row.selection, share))} :gray[vs "
+                         f"{md(_number(row.others, share))} on average · {_sd(row.effect)}]")
     return lines
 
 
@@ -430,15 +461,18 @@ def selection_panel(run_id: str, number: int, result: SegmentationResult, rows: 
                         ":gray[Nothing sets these customers clearly apart: no difference passes the significance "
                         "test. Select more customers, or a tighter group.]")
         with actions:
-            chosen = export.labelled_customers(result, names, with_distance=False).iloc[rows]
             st.download_button(f"Download these {len(rows):,} customers (CSV)", icon=":material/download:",
-                               data=lambda: export.to_csv_bytes(chosen), mime="text/csv", on_click="ignore",
+                               data=lambda: export.to_csv_bytes(
+                                   export.labelled_customers(result, names, with_distance=False).iloc[rows]),
+                               mime="text/csv", on_click="ignore",
                                file_name=f"selection-run-{number}-{len(rows)}-customers.csv", width="stretch",
                                key="map_download_selection")
             move_panel(run_id, result, rows, names)
-        st.dataframe(table, hide_index=True, width="stretch", height=min(360, 38 + 35 * len(table)),
+        shown = table.head(MAX_LISTED)
+        st.dataframe(shown, hide_index=True, width="stretch", height=min(360, 38 + 35 * len(shown)),
                      column_config={"text": st.column_config.TextColumn("What they wrote", width="large")})
-        st.caption("Double-click the map to clear the selection.")
+        st.caption((f"The first {MAX_LISTED:,} are listed; the download has all of them. " if len(table) > MAX_LISTED
+                    else "") + "Double-click the map to clear the selection.")
 
 
 def search_panel(result: SegmentationResult, query: str, names: Mapping[int, str], fields: Sequence[str]
@@ -452,9 +486,9 @@ def search_panel(result: SegmentationResult, query: str, names: Mapping[int, str
         return rows
     what = "with that id" if how == "id" else f"whose text mentions “{md(query.strip())}”"
     with st.expander(f"{len(rows):,} customers {what} — ringed on the map", icon=":material/search:"):
-        found = plots.selected_customers(result, rows[:500], names, fields)
+        found = plots.selected_customers(result, rows[:MAX_LISTED], names, fields)
         st.dataframe(found, hide_index=True, width="stretch", height=min(300, 38 + 35 * len(found)),
                      column_config={"text": st.column_config.TextColumn("What they wrote", width="large")})
-        if len(rows) > 500:
-            st.caption(f"The first 500 of {len(rows):,} are listed.")
+        if len(rows) > MAX_LISTED:
+            st.caption(f"The first {MAX_LISTED:,} of {len(rows):,} are listed.")
     return rows

@@ -27,7 +27,7 @@ if TYPE_CHECKING:
 
 _PREFIX = "studio."
 _DERIVED = ("role_overrides", "run_config", "form", "runs", "current_run", "annotations", "choices", "notice",
-            "curation", "links", "saved")
+            "curation", "links", "saved", "stability", "auto_search")
 """Keys that describe the current dataset and are cleared when another one is loaded."""
 
 ANNOTATION_FIELDS = ("name", "description", "notes")
@@ -380,6 +380,28 @@ class Studio:
 
     def set_workspace_error(self, message: str | None) -> None:
         self._set("workspace_error", message)
+
+    # --- choose (Quality/Segment pages) ------------------------------------------------------------------------
+    # Plain JSON only. Per run, the last stability check (see ui.choose_view.stability_record for its fields); and
+    # the automatic search last made on the Segment page (its key in ui.cache, the settings it searched with). The
+    # leaderboard itself is kept in ui.cache, not here: it holds configs and a large frame.
+    def stability_check(self, run_id: str) -> dict[str, Any] | None:
+        """The last stability check of a run, as plain JSON, or None when it was never checked."""
+        check = self._get("stability", {}).get(run_id)
+        return json.loads(json.dumps(check)) if check else None
+
+    def set_stability_check(self, run_id: str, check: dict[str, Any]) -> None:
+        self._set("stability", {**self._get("stability", {}), run_id: json.loads(json.dumps(check))})
+
+    @property
+    def auto_search(self) -> dict[str, Any] | None:
+        """The automatic search last made on the Segment page (plain JSON), or None."""
+        search = self._get("auto_search")
+        return dict(search) if search else None
+
+    def set_auto_search(self, search: dict[str, Any] | None) -> None:
+        self._set("auto_search", json.loads(json.dumps(search)) if search else None)
+    # --- end choose ------------------------------------------------------------------------------------------------
 
     # --- routing ---------------------------------------------------------------------
     def mark_routed(self) -> None:

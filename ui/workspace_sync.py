@@ -28,7 +28,7 @@ from typing import Any
 
 import streamlit as st
 
-from segmentation.config import stable_hash
+from segmentation.config import RunConfig, stable_hash
 from segmentation.errors import SegmentationError, WorkspaceError
 from segmentation.paths import HOME_ENV
 
@@ -59,8 +59,11 @@ def workspace() -> Any:
     return cache.workspace(workspace_root())
 
 
-def list_projects() -> list[Any]:
-    """The workspace's projects (ProjectInfo), most recently changed first."""
+def list_projects(fresh: bool = False) -> list[Any]:
+    """The workspace's projects (ProjectInfo), most recently changed first. The list is kept a few seconds for
+    the sidebar; ``fresh`` reads it again (changes made by the CLI or another window show at once)."""
+    if fresh:
+        cache.forget_projects()
     return cache.project_list(workspace_root())
 
 
@@ -109,8 +112,8 @@ def _open_project(project_id: str, run_id: int | None) -> None:
     info = next(d for d in datasets if d.id == dataset_id)
     dataset = cache.stored_dataset(root, project, dataset_id)
     snapshot: dict[str, Any] = {"role_overrides": dict(info.role_overrides), "runs": [], "annotations": {},
-                                "run_config": saved_ui.get("run_config"), "form": saved_ui.get("form") or {},
-                                "choices": saved_ui.get("choices") or {}}
+                                "run_config": _readable_config(saved_ui.get("run_config")),
+                                "form": saved_ui.get("form") or {}, "choices": saved_ui.get("choices") or {}}
     results, stored_ids, curation, unreadable = {}, {}, {}, []
     for number, run in enumerate((r for r in runs if r.dataset_id == dataset_id), start=1):
         try:
@@ -161,6 +164,18 @@ def _pick_dataset(saved_ui: Mapping[str, Any], datasets: list[Any], runs: list[A
     if runs and runs[-1].dataset_id in ids:
         return runs[-1].dataset_id
     return ids[-1] if ids else None
+
+
+def _readable_config(config: Any) -> dict[str, Any] | None:
+    """The Segment form's last settings, or None when this version cannot read them (the form then starts from
+    its defaults rather than refusing the project)."""
+    if not isinstance(config, dict):
+        return None
+    try:
+        RunConfig.from_dict(config)
+    except (SegmentationError, TypeError, ValueError, KeyError):
+        return None
+    return config
 
 
 def _demo_source(dataset: Any) -> Source | None:
@@ -228,7 +243,7 @@ def persist() -> None:
     state = studio()
     try:
         _persist(state)
-    except SegmentationError as error:
+    except (SegmentationError, OSError) as error:  # e.g. the disk is full or the folder was removed
         state.set_workspace_error(str(error))
     else:
         state.set_workspace_error(None)

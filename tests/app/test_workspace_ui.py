@@ -26,14 +26,21 @@ from tests.app.test_pages import (
     errors,
     fresh,
     load_demo,
-    open_page,
     plain,
     run_fast_segmentation,
     state,
     texts,
 )
+from tests.app.test_pages import PAGES as APP_PAGES
 
 DEMO = Path(__file__).resolve().parents[2] / "assets" / "demo_customers.csv"
+PAGES = {**APP_PAGES, "settings": "pages/settings.py"}
+
+
+def open_page(at: AppTest, page: str) -> AppTest:
+    at.switch_page(PAGES[page]).run()
+    assert_clean(at)
+    return at
 
 
 @pytest.fixture(autouse=True)
@@ -97,7 +104,7 @@ def test_work_is_saved_as_it_happens_and_a_restart_brings_it_all_back(root: Path
     assert stored.segment_names(run.id) == {0: "Big spenders"}
     assert stored.segment_texts(run.id)[1]["notes"] == "Call them in May"
     assert stored.ui_state()["page"] == "profiles" and stored.ui_state()["run"] == run.id
-    assert at.query_params["project"] == [project["id"]] and at.query_params["run"] == [str(run.id)]
+    assert at.query_params["project"] == project["id"] and at.query_params["run"] == str(run.id)
 
     again = restart(project["id"], run.id)
     assert state(again, "project") == project and sidebar_project(again) == project["id"]
@@ -121,12 +128,16 @@ def test_curation_and_role_changes_are_saved_and_restored(root: Path) -> None:
     open_page(at, "profiles")
     run_id = state(at, "current_run")
     at.text_input(key=f"name-{run_id}-0").set_value("Loyal").run()
-    at.multiselect(key=f"curate_merge_{run_id}").set_value([0, 1])
+    at.multiselect(key=f"curate_merge_{run_id}").set_value([0, 1]).run()
     at.button(key="curate_merge_go").click().run()
     assert_clean(at)
     assert len(state(at, "curation")[run_id]) == 1
+    # what the Data page's roles table stores on an edit (AppTest cannot type into a data editor)
+    at.session_state["studio.role_overrides"] = {"age": "ignore"}
+    at.run()
 
     stored = Workspace(root).open_project(project["id"])
+    assert stored.datasets()[0].role_overrides == {"age": "ignore"}
     [run] = stored.runs()
     [step] = stored.curation(run.id)
     assert step["kind"] == "merge" and step["params"] == {"segments": [0, 1]}  # a CurationStep dict
@@ -134,6 +145,7 @@ def test_curation_and_role_changes_are_saved_and_restored(root: Path) -> None:
 
     again = restart(project["id"])
     assert state(again, "curation") == state(at, "curation")
+    assert state(again, "role_overrides") == {"age": "ignore"}
     open_page(again, "profiles")
     assert len([t for t in again.text_input if t.key.startswith(f"name-{run_id}-")]) == 3  # 4 segments, 2 merged
     again.button(key="curate_undo").click().run()
@@ -194,7 +206,7 @@ def test_rename_duplicate_and_delete_with_confirmation(root: Path) -> None:
     copy = Workspace(root).project_info("Beta copy").id
 
     at.button(key=f"delete_{copy}").click().run()
-    assert "Delete Beta copy for good?" in plain(at.warning[0].value)
+    assert "Delete **Beta copy** for good?" in plain(at.warning[0].value)
     assert project_names(root) == ["Beta", "Beta copy"]  # nothing is deleted before the confirmation
     at.button(key=f"delete_cancel_{copy}").click().run()
     assert not at.warning and project_names(root) == ["Beta", "Beta copy"]

@@ -1,8 +1,9 @@
 """The map in a real browser: a lasso around customers summarises them, and downloads exactly them.
 
 Demo data -> a fast segmentation chosen through the Segment form (TF-IDF, PCA, k-means) -> Map -> a lasso
-drawn with the mouse on the plotly chart -> "N customers selected", the mini-profile, and a CSV download of
-N rows. Screenshots go to /tmp/shots/understand_*.png for a human to look at.
+drawn with the mouse on the plotly chart -> "N customers selected", the mini-profile, a CSV download of N rows,
+and "Move them to a new segment", after which the run has one segment more. Screenshots go to
+/tmp/shots/understand_*.png for a human to look at.
 """
 
 from __future__ import annotations
@@ -17,14 +18,17 @@ from tests.e2e.conftest import goto, wait_for_app
 SHOTS = Path("/tmp/shots")
 
 
-def shot(page, name: str) -> None:
+def shot(target, name: str) -> None:
+    """A screenshot of the page's viewport, or of one element (Streamlit scrolls inside its own container, so a
+    "full page" shot of the page would still stop at the viewport)."""
     SHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SHOTS / f"understand_{name}.png"), full_page=True)
+    target.screenshot(path=str(SHOTS / f"understand_{name}.png"))
 
 
 def choose(page, key: str, option: str) -> None:
-    """Pick ``option`` in the selectbox whose widget key is ``key``."""
-    page.locator(f".st-key-{key} [data-baseweb='select']").click()
+    """Pick ``option`` in the selectbox whose widget key is (or, ending in "_", starts with) ``key``."""
+    where = f'[class*="st-key-{key}"]' if key.endswith("_") else f".st-key-{key}"
+    page.locator(f"{where} [role=combobox]").click()
     page.get_by_role("option", name=option, exact=True).click()
 
 
@@ -77,7 +81,9 @@ def test_a_lasso_on_the_map_summarises_and_downloads_the_selected_customers(app_
     profile = selection.locator("li").count() or selection.get_by_text("Nothing sets these customers").count()
     assert profile > 0
     assert selection.locator('[data-testid="stDataFrame"]').count() == 1
+    page.mouse.move(5, 5)  # no hover label over the chart
     shot(page, "map_selection")
+    shot(selection, "map_selection_summary")
 
     with page.expect_download() as pending:
         selection.locator(".st-key-map_download_selection button").click()
@@ -86,3 +92,11 @@ def test_a_lasso_on_the_map_summarises_and_downloads_the_selected_customers(app_
     assert len(rows) == n
     assert {"customer_id", "segment_id", "segment_name"} <= set(rows[0])
     assert "email" not in rows[0]  # personal data stays out of the selection file
+
+    # the selection becomes a segment of its own; every page then counts one segment more
+    choose(page, "map_move_target_", "A new segment")
+    selection.locator(".st-key-map_move_go button").click()
+    wait_for_app(page)
+    page.get_by_text("6 segments").first.wait_for()
+    page.get_by_text("Draw a lasso or a box").first.wait_for()  # the moved selection is cleared
+    assert page.locator(".st-key-map_selection").count() == 0

@@ -224,7 +224,7 @@ def test_heatmap_rows_keep_the_given_order_with_coloured_labels_and_exact_values
     fig = plots.heatmap_figure(frame, names={1: "Big spenders"})
     heat = fig.data[0]
     assert list(heat.x) == ["Total spend", "Age"]
-    assert heat.y[0] == f'<span style="color:{plots.segment_colour(1)}">●</span> Big spenders'
+    assert heat.y[0] == f'<span style="color:{plots.segment_colour(1)};font-size:17px">●</span> Big spenders'
     assert heat.y[2].endswith("Unassigned") and plots.UNASSIGNED_COLOUR in heat.y[2]
     assert heat.text[0].tolist() == ["+1.2", "-2.5"] and heat.text[2][1] == ""  # missing: an empty cell
     assert (heat.zmin, heat.zmid, heat.zmax) == (-1.5, 0, 1.5)  # colour saturates, the text stays exact
@@ -241,4 +241,12 @@ def test_category_share_figure_adds_everyone_for_reference() -> None:
     heat = fig.data[0]
     assert list(heat.x) == ["app", "web"] and heat.y[-1] == "<b>Everyone</b>"
     assert heat.text.tolist() == [["75%", "25%"], ["25%", "75%"], ["50%", "50%"]]
+    # coloured by the difference from everyone: blue where a segment has more of a value, orange less
+    assert np.allclose(heat.z, [[0.25, -0.25], [-0.25, 0.25], [0.0, 0.0]]) and heat.zmid == 0
     assert fig.layout.title.text == "Segments by channel"
+
+
+def test_category_share_figure_without_everyone_shades_the_shares() -> None:
+    shares = pd.DataFrame({"app": [0.6], "web": [0.4]}, index=pd.Index([0], name="segment"))
+    heat = plots.category_share_figure(shares, "channel").data[0]
+    assert len(heat.y) == 1 and np.allclose(heat.z, [[0.6, 0.4]]) and heat.zmin == 0
