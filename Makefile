@@ -38,11 +38,18 @@ $(VPY):
 	$(PYTHON) -m venv $(VENV)
 
 # Re-install only when a requirements file is newer than the stamp.
+# The tests need everything (browser driver, Ray for the scale-out scoring tests);
+# the app itself needs only requirements.txt.
 $(STAMP): $(REQS) | $(VPY)
 	$(VPY) -m pip install -r requirements-dev.txt
 	touch $@
 
-run: setup
+APP_STAMP := $(VENV)/.app-stamp
+$(APP_STAMP): requirements.txt | $(VPY)
+	$(VPY) -m pip install -r requirements.txt
+	touch $@
+
+run: $(APP_STAMP)
 	mkdir -p "$(RUN_NUMBA_CACHE)"
 	$(RUN_ENV) $(VENV)/bin/streamlit run app.py --server.port 8501 --server.address localhost
 

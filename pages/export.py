@@ -1,57 +1,77 @@
-"""Export: the labelled customers, the segment profiles and the run manifest."""
-
-import json
+"""Export: audiences for the CRM, a report and profiles to share, and a model and manifest to reuse the run."""
 
 import streamlit as st
 
-from segmentation import export
-from segmentation.profiling import profiles_table, segment_label
+from segmentation.export import EXCEL_MAX_ROWS
+from ui import act_view
+from ui.act_view import FORMAT_LABELS, download
 from ui.state import studio
-from ui.widgets import md, page_header, require_result, table_columns
+from ui.widgets import PAGES, md, page_header, require_result, table_columns
 
-page_header("Export", "Take the segments to your CRM, spreadsheet or BI tool. Every customer is included; those "
-                      "who fit no segment are labelled “Unassigned”.")
+page_header("Export", "Take the segments to your CRM, spreadsheet or BI tool, share them with stakeholders, and keep "
+                      "the model to place new customers later. Every customer is included; those who fit no segment "
+                      "are labelled “Unassigned”.")
 run = require_result()
 state = studio()
-result = run.result
-names = state.segment_names()
-slug = f"run-{run.number}"
+chosen = act_view.run_export(state, run)
+result = chosen.result
+slug = f"segments-{chosen.slug}"
 
 pii_columns = [c for c in result.table.columns if result.roles.get(c) == "pii"]
 include_pii = st.checkbox("Include personal data columns", value=False, key="export_include_pii",
                           help="E-mail addresses, names, phone numbers and other direct identifiers.",
                           disabled=not pii_columns)
 if include_pii:
-    st.warning(f"The file will contain personal data ({md(', '.join(pii_columns))}). Store and share it only where "
-               "your data-protection rules allow.", icon=":material/shield:")
+    st.warning(f"The customer files will contain personal data ({md(', '.join(pii_columns))}). Store and share them "
+               "only where your data-protection rules allow.", icon=":material/shield:")
 elif pii_columns:
     st.caption(f"Left out: {md(', '.join(pii_columns))}. Customers keep their id so you can join the segments back.")
 
-customers = export.labelled_customers(result, names, include_pii=include_pii)
-all_names = {p.segment: segment_label(p.segment, names) for p in result.profiles}
+customers = act_view.customers_table(chosen, include_pii)
+audiences, share, reuse = st.columns(3, gap="medium")
 
-with st.container(border=True):
-    st.markdown("**Labelled customers** · one row per customer with segment id, name and confidence")
-    st.caption(f"{len(customers):,} rows · {len(customers.columns)} columns. Cells that a spreadsheet would run "
-               "as formulas are neutralised.")
-    st.download_button("Download customers CSV", data=lambda: export.to_csv_bytes(customers),
-                       file_name=f"segments-{slug}-customers.csv", mime="text/csv", type="primary",
-                       icon=":material/download:", on_click="ignore", key="download_customers")
-    first = ["segment_id", "segment_name", "segment_confidence"]
-    st.dataframe(customers.head(8), hide_index=True, width="stretch",
-                 column_order=first + [c for c in customers.columns if c not in first],
-                 column_config=table_columns(customers))
+with audiences.container(border=True, height="stretch"):
+    st.markdown("##### :material/groups: Audiences")
+    fmt = st.segmented_control("File format", list(FORMAT_LABELS), format_func=FORMAT_LABELS.get, default="csv",
+                               key="export_format", required=True,
+                               help="CSV and Excel neutralise cells a spreadsheet would run as formulas; Parquet "
+                                    "keeps values exactly, for data tools.") or "csv"
+    too_big = fmt == "xlsx" and len(customers) > EXCEL_MAX_ROWS
+    download(f"Download customers {FORMAT_LABELS[fmt]}",
+             f"{len(customers):,} customers with segment, name, confidence and distance to the segment centre."
+             + (f" Excel holds at most {EXCEL_MAX_ROWS:,} rows: use CSV or Parquet." if too_big else ""),
+             lambda: act_view.customers_file(customers, fmt), f"{slug}-customers.{fmt}", fmt, "download_customers",
+             primary=True, disabled=too_big)
+    download("One file per segment (zip)", f"A {FORMAT_LABELS[fmt]} file of customers for each segment, ready to "
+             "upload as a campaign audience.", lambda: act_view.segments_zip(customers, fmt),
+             f"{slug}-by-segment.zip", "zip", "download_segments", icon=":material/folder_zip:")
 
-left, right = st.columns(2)
-with left.container(border=True, height="stretch"):
-    st.markdown("**Segment profiles** · size, share, top traits and keywords per segment")
-    st.download_button("Download profiles CSV",
-                       data=lambda: export.to_csv_bytes(profiles_table(result.profiles, all_names)),
-                       file_name=f"segments-{slug}-profiles.csv", mime="text/csv", icon=":material/download:",
-                       on_click="ignore", key="download_profiles")
-with right.container(border=True, height="stretch"):
-    st.markdown("**Run manifest** · settings, metrics and versions, to reproduce or audit the run")
-    manifest = {**result.manifest(), "segment_names": {str(k): v for k, v in all_names.items()}}
-    st.download_button("Download manifest JSON", data=lambda: json.dumps(manifest, indent=2, default=str),
-                       file_name=f"segments-{slug}-manifest.json", mime="application/json",
-                       icon=":material/download:", on_click="ignore", key="download_manifest")
+with share.container(border=True, height="stretch"):
+    st.markdown("##### :material/co_present: Share")
+    stability = act_view.stability_for_report(state, run.run_id)
+    download("Stakeholder report (HTML)", "One page with the map, a card per segment and how far to trust them. "
+             "Opens offline and prints to PDF." + ("" if stability else " Check stability on the Quality page to "
+                                                   "include it."),
+             act_view.report_file(chosen, stability, state.dataset.name if state.dataset else None),
+             f"{slug}-report.html", "html", "download_report", icon=":material/description:", primary=True)
+    download("Segment profiles (CSV)", "Size, share, top traits, keywords and descriptions of each segment.",
+             lambda: act_view.profiles_file(chosen), f"{slug}-profiles.csv", "csv", "download_profiles",
+             icon=":material/table_chart:")
+
+with reuse.container(border=True, height="stretch"):
+    st.markdown("##### :material/replay: Reuse")
+    download("Segmentation model (.segmodel)", "Places new customers in these segments, on the Assign page or "
+             "with the command line. Holds numbers and text only, never code.", act_view.model_file(chosen),
+             act_view.model_name(chosen), "segmodel", "download_model", icon=":material/model_training:",
+             primary=True)
+    download("Run manifest (JSON)", "Settings, seeds, metrics, library versions and row counts, to reproduce or "
+             "audit the run.", lambda: act_view.manifest_file(chosen), f"{slug}-manifest.json", "json",
+             "download_manifest", icon=":material/receipt_long:")
+    st.page_link(PAGES["assign"], label="Assign new customers", icon=":material/person_add:")
+
+st.markdown(f"**Preview of the customer file** · first 8 of {len(customers):,} rows, {len(customers.columns)} "
+            "columns")
+first = ["segment_id", "segment_name", "segment_confidence", "distance_to_centre"]
+st.dataframe(customers.head(8), hide_index=True, width="stretch",
+             column_order=first + [c for c in customers.columns if c not in first],
+             column_config=table_columns(customers))

@@ -79,6 +79,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--delimiter", help="column delimiter (default: detect among , ; tab |)")
     run.add_argument("--include-pii", action="store_true", help="keep PII columns in the exported customers")
     run.add_argument("--quiet", action="store_true", help="print only errors")
+    from . import cli_act
+
+    cli_act.add_export_options(run)
     run.add_argument("--project", help="also save the dataset and this run in a workspace project (created if new)")
     from . import cli_workspace
 
@@ -141,7 +144,9 @@ def cmd_run(args: argparse.Namespace) -> int:
         for line in dataset.report.summary_lines():
             print(line)
     result = run(dataset.table, config, _progress_printer(args.quiet), digest=dataset.digest)
-    files = write_run(result, args.out, include_pii=args.include_pii)
+    from .cli_act import export_options
+
+    files = write_run(result, args.out, include_pii=args.include_pii, **export_options(args))
     if args.project:
         from .cli_workspace import workspace_from_args
         from .workspace import record_cli_run

@@ -36,6 +36,7 @@ LIBRARIES = ("pandas", "numpy", "scikit-learn", "scipy", "umap-learn", "hdbscan"
              "pyarrow", "plotly")
 """Libraries whose versions go into the run manifest and the model file."""
 
+_FIXED_TIME = (1980, 1, 1, 0, 0, 0)  # zip entries carry no wall-clock time: the same run gives the same bytes
 _EXCEL_ILLEGAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 _FILE_SAFE = re.compile(r"[^A-Za-z0-9]+")
 
@@ -164,7 +165,25 @@ def to_excel_bytes(sheets: pd.DataFrame | Mapping[str, pd.DataFrame]) -> bytes:
         for name, frame in sheets.items():
             sheet = _EXCEL_ILLEGAL.sub("", re.sub(r"[\[\]:*?/\\]", " ", str(name)))[:31] or "sheet"
             _excel_ready(frame).to_excel(writer, sheet_name=sheet, index=False)
-    return buffer.getvalue()
+    return _without_clock(buffer.getvalue())
+
+
+_CORE_TIMES = re.compile(r"(<dcterms:(?:created|modified)[^>]*>)[^<]*(</dcterms:)")
+
+
+def _without_clock(xlsx: bytes) -> bytes:
+    """The workbook with fixed zip entry times and document dates: the same table gives the same bytes."""
+    source = zipfile.ZipFile(io.BytesIO(xlsx))
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        for info in source.infolist():
+            data = source.read(info.filename)
+            if info.filename == "docProps/core.xml":
+                data = _CORE_TIMES.sub(r"\g<1>2000-01-01T00:00:00Z\g<2>", data.decode("utf-8")).encode("utf-8")
+            entry = zipfile.ZipInfo(info.filename, date_time=_FIXED_TIME)
+            entry.compress_type = zipfile.ZIP_DEFLATED
+            archive.writestr(entry, data)
+    return out.getvalue()
 
 
 def to_parquet_bytes(frame: pd.DataFrame) -> bytes:
@@ -203,22 +222,27 @@ def segments_zip_bytes(customers: pd.DataFrame, fmt: str = "csv") -> bytes:
             part = customers[ids == segment].reset_index(drop=True)
             name = str(part["segment_name"].iloc[0]) if "segment_name" in part.columns else \
                 segment_label(int(segment))
-            archive.writestr(segment_file_name(int(segment), name, fmt), table_bytes(part, fmt))
+            entry = zipfile.ZipInfo(segment_file_name(int(segment), name, fmt), date_time=_FIXED_TIME)
+            entry.compress_type = zipfile.ZIP_DEFLATED
+            archive.writestr(entry, table_bytes(part, fmt))
     return buffer.getvalue()
 
 
 # --------------------------------------------------------------------------- manifest
 def run_manifest(result: SegmentationResult, names: Mapping[int, str] | None = None,
-                 files: Mapping[str, str] | None = None) -> dict[str, Any]:
+                 files: Mapping[str, str] | None = None, exported_at: dt.datetime | None = None) -> dict[str, Any]:
     """``result.manifest()`` plus what an auditor needs: library versions, seeds, row counts, segment names.
 
     ``files`` maps exported file names to their sha256 digests (added by ``write_run``).
+    ``exported_at`` is recorded when given; without it the manifest depends only on the
+    run, so exporting the same run twice gives the same bytes.
     """
     manifest = result.manifest()
     labels = np.asarray(result.labels)
     ids, counts = np.unique(labels, return_counts=True)
+    if exported_at is not None:
+        manifest["exported_at"] = exported_at.replace(microsecond=0).isoformat()
     manifest.update({
-        "exported_at": dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat(),
         "library_versions": library_versions(),
         "seeds": {"random_state": result.config.random_state},
         "row_counts": {

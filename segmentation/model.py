@@ -218,6 +218,7 @@ class SegmentModel:
     manifest: Mapping[str, Any]
     arrays: Mapping[str, np.ndarray] = field(repr=False)
     _index: Any = field(default=None, init=False, repr=False, compare=False)  # fitted neighbour search, built once
+    _embedder: Any = field(default=None, init=False, repr=False, compare=False)  # TF-IDF rebuilt once, not per batch
 
     def __post_init__(self) -> None:
         _check_model(self.manifest, self.arrays)
@@ -325,16 +326,17 @@ class SegmentModel:
         if not any(t.strip() for t in texts):  # e.g. one partition of a big file with no text at all
             return np.zeros((len(texts), dims), dtype=np.float64)
         if str(text["model"]).strip().lower() == TFIDF_MODEL:
-            embedder: Any = TfidfEmbedder.from_state({
-                "dims": text["tfidf_dims"], "random_state": text["random_state"],
-                "terms": self.arrays["tfidf_terms"].tolist(), "idf": self.arrays["tfidf_idf"],
-                "components": self.arrays["tfidf_components"],
-            })
-            vectors = embed_texts(texts, embedder, None, on_progress)
+            if self._embedder is None:
+                object.__setattr__(self, "_embedder", TfidfEmbedder.from_state({
+                    "dims": text["tfidf_dims"], "random_state": text["random_state"],
+                    "terms": self.arrays["tfidf_terms"].tolist(), "idf": self.arrays["tfidf_idf"],
+                    "components": self.arrays["tfidf_components"],
+                }))
+            vectors = embed_texts(texts, self._embedder, None, on_progress)
         else:
             from .paths import cache_dir
 
-            embedder = make_embedder(str(text["model"]), int(text["batch_size"]))
+            embedder: Any = make_embedder(str(text["model"]), int(text["batch_size"]))
             store = embedding_cache or EmbeddingCache(cache_dir() / "embeddings.sqlite")
             vectors = embed_texts(texts, embedder, store, on_progress)
         if vectors.shape[1] != dims:
@@ -662,7 +664,8 @@ class Movement:
 
     ``table``: one row per (from, to) pair with ``customers`` and ``share_of_from``;
     ``drift``: one row per segment with customers and shares then and now and the
-    change in percentage points; ``figure``: a Sankey flow diagram.
+    change in percentage points; ``figure``: a Sankey flow diagram; ``source``: what the
+    earlier segments were taken from, in words.
     """
 
     table: pd.DataFrame
@@ -673,14 +676,14 @@ class Movement:
     source: str = ""
 
     def summary_lines(self) -> list[str]:
-        lines = [f"{self.customers:,} customers compared ({self.source})." if self.source
+        lines = [f"{self.customers:,} customers compared with {self.source}." if self.source
                  else f"{self.customers:,} customers compared.",
                  f"{self.stayed_share:.0%} stayed in the same segment."]
         moved = self.table[self.table["from"] != self.table["to"]]
         if len(moved):
             top = moved.iloc[0]
             lines.append(f"The largest move: {int(top['customers']):,} customers from {top['from']} to {top['to']}.")
-        if len(self.drift):
+        if len(self.drift) and self.drift["change_points"].abs().max() >= 0.5:
             biggest = self.drift.iloc[self.drift["change_points"].abs().argmax()]
             lines.append(f"The largest shift in share: {biggest['segment']} "
                          f"({biggest['share_then']:.0%} then, {biggest['share_now']:.0%} now).")

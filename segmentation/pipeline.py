@@ -128,10 +128,20 @@ DEFAULT_CACHE = StageCache()
 
 
 def table_digest(table: pd.DataFrame) -> str:
-    """A content digest of a table (values, column names and order)."""
+    """A content digest of a table (values, dtypes, column names and order).
+
+    Columns are hashed in their own dtype: converting a million numbers to text
+    first would cost more than the whole k-means.
+    """
     h = hashlib.sha256()
-    h.update("\x1f".join(map(str, table.columns)).encode("utf-8"))
-    h.update(pd.util.hash_pandas_object(table.astype(str), index=False).to_numpy().tobytes())
+    h.update("\x1f".join(f"{c}:{table[c].dtype}" for c in table.columns).encode("utf-8"))
+    for column in table.columns:
+        series = table[column]
+        try:
+            hashed = pd.util.hash_pandas_object(series, index=False)
+        except TypeError:  # unhashable cells (lists, dicts): hash their text instead
+            hashed = pd.util.hash_pandas_object(series.astype(str), index=False)
+        h.update(hashed.to_numpy().tobytes())
     return h.hexdigest()[:32]
 
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 import csv
 import gzip
 import os
+import re
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -27,7 +28,7 @@ from typing import Any
 
 import pandas as pd
 
-from .errors import ConfigError, DataError
+from .errors import ConfigError, DataError, SegmentationError
 from .model import SegmentModel, load_model
 
 ProgressFn = Callable[[str, float], None]
@@ -224,6 +225,35 @@ class AssignBatch:
         return self.model.assign(batch.reset_index(drop=True))
 
 
+_ERROR_LINE = re.compile(r"\b(SegmentationError|DataError|ConfigError|ModelFileError|WorkspaceError): ([^\n]+)")
+
+
+def _segmentation_cause(error: BaseException) -> SegmentationError | None:
+    """The library error behind a Ray error, if any.
+
+    Ray keeps a worker's exception as a cause or a base class when it can; Ray Data
+    passes on only its text, so the last "DataError: ..." line of that text is read back.
+    """
+    from . import errors
+
+    pending: list[BaseException] = [error]
+    seen: set[int] = set()
+    while pending:
+        current = pending.pop()
+        if id(current) in seen:
+            continue
+        seen.add(id(current))
+        if isinstance(current, SegmentationError):
+            return current
+        pending += [e for e in (current.__cause__, current.__context__, getattr(current, "cause", None))
+                    if isinstance(e, BaseException)]
+    found = _ERROR_LINE.findall(str(error))
+    if found:
+        kind, message = found[-1]
+        return getattr(errors, kind)(message.strip())
+    return None
+
+
 def worker_runtime_env() -> dict[str, Any]:
     """The Ray runtime environment workers need: this package and the workspace settings.
 
@@ -297,7 +327,16 @@ def assign_with_ray(model_path: str | os.PathLike, input_path: str | os.PathLike
             batch_format="pandas", batch_size=batch_size, compute=ray.data.ActorPoolStrategy(size=workers),
             num_cpus=worker_cpus,
         )
-        assigned.write_parquet(str(out), ray_remote_args={"num_cpus": io_cpus})
+        try:
+            assigned.write_parquet(str(out), ray_remote_args={"num_cpus": io_cpus})
+        except Exception as exc:  # Ray wraps what a worker raised; show the analyst our message, not Ray's
+            cause = _segmentation_cause(exc)
+            if cause is None:
+                raise
+            # Ray may raise a class derived from ours with its own constructor: rebuild our own class
+            kind = next(c for c in type(cause).__mro__ if c.__module__ == SegmentationError.__module__)
+            message = cause.args[0] if cause.args and isinstance(cause.args[0], str) else str(cause)
+            raise kind(f"A Ray worker stopped: {message}") from exc
     finally:
         if we_started:
             ray.shutdown()

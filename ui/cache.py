@@ -271,3 +271,32 @@ def _silhouette_table(key: str, random_state: int, _Z: Any, _labels: Any) -> pd.
 def silhouette_table(key: str, Z: Any, labels: Any, random_state: int) -> pd.DataFrame:
     """``diagnostics.silhouette_table`` of a run's segments; ``key`` identifies the run and its hand-made changes."""
     return _silhouette_table(key, int(random_state), Z, labels)
+
+
+# --------------------------------------------------------------------------- act (Export and Assign pages)
+# Saved models, model and report files, customer files to assign and their assignments. A download button's
+# callable runs outside the script run, where no st.* call works, so these are plain bounded stores (like the ones
+# above) that ui.act_view fetches during the script run and fills on demand. Keys: the run, its hand-made changes
+# and the analyst's names and descriptions as JSON (hashed); an uploaded file's sha256.
+_ACT_STORE_SIZES = {"models": 4, "files": 6, "tables": 2, "assignments": 4}
+
+
+@st.cache_resource(show_spinner=False)
+def _act_store(kind: str) -> _Bounded:
+    return _Bounded(_ACT_STORE_SIZES[kind])
+
+
+def act_store(kind: str) -> _Bounded:
+    """The bounded store of ``kind``: "models" (SegmentModel), "files" (model and report bytes), "tables" (customer
+    files to assign, as Datasets) or "assignments" (ui.act_view.Assignment)."""
+    return _act_store(kind)
+
+
+def kept(store: _Bounded, key: str, make: Callable[[], Any]) -> Any:
+    """``store``'s value under ``key``; made with ``make`` and kept the first time. Safe outside the script run."""
+    value = store.get(key)
+    if value is None:
+        value = make()
+        store.put(key, value)
+    return value
+# --- end act ---------------------------------------------------------------------------------------------------------

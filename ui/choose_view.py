@@ -11,6 +11,7 @@ survive a rerun is kept as plain JSON through ``ui.state`` (the stability check 
 from __future__ import annotations
 
 import json
+import textwrap
 import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
@@ -42,9 +43,6 @@ BADGES = {"stable": ("green", ":material/verified:", "Stable"), "fair": ("orange
 """How a stability badge looks everywhere: (colour, icon, word)."""
 STABILITY_RERUNS = {"n_seeds": 2, "n_subsamples": 4}
 """Re-runs of the "Check stability" button: two other seeds and four 80% samples of the customers."""
-FORM_KEYS = ("seg_algorithm", "seg_text_columns", "seg_model", "seg_model_other", "seg_text_weight", "seg_reduce",
-             "seg_components", "seg_neighbors", "seg_map", "seg_seed")
-"""Widget keys of the Segment form, forgotten when a candidate is opened so that the form shows its settings."""
 
 
 # --------------------------------------------------------------------------- shared
@@ -93,6 +91,20 @@ def _throttled(draw: Callable[[str, float], None], every: float = 0.2) -> Callab
     return on_progress
 
 
+def fit(figure: Any, chars: int = 150) -> Any:
+    """The figure with its subtitle wrapped onto lines of at most ``chars`` characters: plotly does not wrap it,
+    and a narrow column would cut it off. ``chars`` is about the chart's width in pixels divided by 7."""
+    subtitle = figure.layout.title.subtitle.text
+    lines = textwrap.wrap(subtitle or "", chars)
+    if len(lines) > 1:
+        # the title is centred in the top margin by default: pin it to the top so the extra lines push the plot
+        # down instead of running into it
+        figure.update_layout(title_subtitle_text="<br>".join(lines), title_yref="container", title_y=1,
+                             title_yanchor="top", title_pad_t=16,
+                             margin_t=(figure.layout.margin.t or 90) + 16 * (len(lines) - 1))
+    return figure
+
+
 def badge_markdown(badge: str) -> str:
     """A stability badge for st.markdown, e.g. ':green-badge[:material/verified: Stable]'."""
     colour, icon, word = BADGES.get(badge, ("gray", ":material/help:", badge.title()))
@@ -113,7 +125,7 @@ def render_auto_mode(dataset: Dataset, state: Studio) -> None:
     """Automatic mode under the Segment form: search, the recommendation and why, the leaderboard, open a row."""
     base = base_config(dataset, state)
     with st.container(border=True, key="auto_mode"):
-        about, options, action = st.columns([5, 1.4, 2.2], vertical_alignment="center")
+        about, options, action = st.columns([4.4, 2, 2.4], vertical_alignment="center")
         about.markdown("**Automatic mode: find the best segmentation**")
         about.caption("Tries k-means, Gaussian mixture, Ward, HDBSCAN and DBSCAN with several numbers of segments "
                       "on the text and reduction settings above, re-runs each to see if it holds up, and recommends "
@@ -124,6 +136,11 @@ def render_auto_mode(dataset: Dataset, state: Studio) -> None:
                          width="stretch"):
             with user_errors("The search could not start:"):
                 _run_search(dataset, state, base, settings)
+        opening = (state.auto_search or {}).get("opening")
+        if opening:
+            state.set_auto_search({**state.auto_search, "opening": None})
+            with user_errors("The candidate could not be opened:"):
+                open_candidate(dataset, state, RunConfig.from_dict(opening))
         _show_search(dataset, state, base)
 
 
@@ -167,7 +184,7 @@ def _run_search(dataset: Dataset, state: Studio, base: RunConfig, settings: dict
     started = time.perf_counter()
     space = space_key(dataset.digest, base)
     key = stable_hash(space, json.dumps(settings, sort_keys=True))
-    source = "reused from an earlier search"
+    source = "results of the same search made earlier"
     with st.status("Finding the best segmentation…", expanded=True) as status:
         bar = st.progress(0.0, text="Starting…")
 
@@ -183,6 +200,7 @@ def _run_search(dataset: Dataset, state: Studio, base: RunConfig, settings: dict
             board = cache.leaderboard(key)
             if board is None:
                 Z, source = _cluster_space(dataset, state, base, on_progress)
+                source = f"cluster space {source}"
                 st.write(f":green[:material/check:] Cluster space {source} ({len(Z):,} customers)")
                 n_rows = min(len(Z), settings["sample_size"])
                 high = max(2, min(settings["max_k"], n_rows - 1))
@@ -246,55 +264,83 @@ def _show_search(dataset: Dataset, state: Studio, base: RunConfig) -> None:
     else:
         st.success(md(board.reason), icon=":material/recommend:")
     stale = space_key(dataset.digest, base) != record["space"]
-    st.caption(md(f"{len(board.frame)} candidates on {describe_space(searched)}; cluster space {record['source']}. "
+    st.caption(md(f"{len(board.frame)} candidates on {describe_space(searched)}; {record['source']}. "
                   + " ".join(board.notes))
                + (" **The settings above have changed since: search again to use them.**" if stale else ""))
-    chart, table = st.columns([2, 3], gap="medium")
-    chart.plotly_chart(plots_quality.leaderboard_figure(board), key="auto_board_chart", config=CHART)
-    with table:
-        event = st.dataframe(board_table(board), key=f"auto_board_{record['key'][:12]}", on_select="rerun",
-                             selection_mode="single-row", hide_index=True, height=420, column_config=BOARD_COLUMNS)
-        rows = list(event.selection.rows) if event is not None else []
-        row = int(rows[0]) if rows else (board.recommended if board.recommended is not None else 0)
-        label = board.frame.at[row, "label"]
-        if st.button(f"Open {label} as the current segmentation", type="primary", icon=":material/open_in_new:",
-                     key="auto_open"):
-            with user_errors("The candidate could not be opened:"):
-                open_candidate(dataset, state, searched.replace(cluster=board.config(row)))
-        st.caption("Select another row to open it instead. Opening re-runs it on all customers and adds it to your "
-                   "runs; ★ marks the recommendation.")
+    figure = plots_quality.leaderboard_figure(board)
+    figure.update_layout(height=420, legend=dict(orientation="v", y=0.5, x=1.02, yanchor="middle"))
+    st.plotly_chart(fit(figure), key="auto_board_chart", config=CHART)
+    event = st.dataframe(board_table(board), key=f"auto_board_{record['key'][:12]}", on_select="rerun",
+                         selection_mode="single-row", hide_index=True, height=320, column_config=BOARD_COLUMNS)
+    rows = list(event.selection.rows) if event is not None else []
+    row = int(rows[0]) if rows else (board.recommended if board.recommended is not None else 0)
+    label = board.frame.at[row, "label"]
+    button, hint = st.columns([2, 3], vertical_alignment="center")
+    button.button(f"Open {label}", type="primary", icon=":material/open_in_new:", key="auto_open",
+                  help="Re-run this candidate on all customers and make it the current run.",
+                  on_click=_request_open, args=(searched.replace(cluster=board.config(row)),))
+    hint.caption("Tick another row to open it instead. Opening re-runs it on all customers and adds it to your runs; "
+                 "★ marks the recommendation.")
 
 
 def _show_in_form(state: Studio, config: RunConfig) -> None:
-    """Make the Segment form show ``config`` on the next rerun."""
+    """Make the Segment form show ``config`` on the next rerun (its widgets stay on screen, so their values are
+    set, not just forgotten: the browser would otherwise keep showing the old ones)."""
     cluster = config.cluster
+    model = {DEFAULT_MODEL: "default", TFIDF_MODEL: "tfidf"}.get(config.text.model, "other")
+    other = config.text.model if model == "other" else ""
     state.set_form_value("algorithm", cluster.algorithm)
     state.set_form_value(f"params_{cluster.algorithm}", cluster.as_dict())
-    model = {DEFAULT_MODEL: "default", TFIDF_MODEL: "tfidf"}.get(config.text.model, "other")
     state.set_form_value("model_choice", model)
-    state.set_form_value("model_other", config.text.model if model == "other" else "")
+    state.set_form_value("model_other", other)
+    reduce = config.reduce
+    values = {"seg_algorithm": cluster.algorithm, "seg_text_columns": list(config.text.columns), "seg_model": model,
+              "seg_model_other": other, "seg_text_weight": float(config.blend.text_weight),
+              "seg_reduce": reduce.method, "seg_components": int(reduce.n_components),
+              "seg_neighbors": int(reduce.n_neighbors), "seg_map": reduce.map_method,
+              "seg_seed": int(config.random_state)}
     spec = CLUSTERERS.get(cluster.algorithm)
-    params = [f"seg_param_{cluster.algorithm}_{p.name}" for p in (spec.params if spec else ())]
-    for key in ("sidebar_run", *FORM_KEYS, *params):  # the sidebar's run picker would switch back on the rerun
-        state.reset_widget(key)
+    chosen = {**(spec.defaults() if spec else {}), **cluster.as_dict()}
+    for param in spec.params if spec else ():
+        value = chosen.get(param.name, param.default)
+        values[f"seg_param_{cluster.algorithm}_{param.name}"] = int(value) if param.kind == "int" else float(value)
+    for key, value in values.items():
+        state.set_widget(key, value)
 
 
-def open_candidate(dataset: Dataset, state: Studio, config: RunConfig) -> None:
-    """Run ``config`` on all customers like the Run button does: added to the runs (and so saved to the project)
-    and made current; an earlier run with exactly these settings is shown instead of running it again."""
+def _request_open(config: RunConfig) -> None:
+    """The "Open" button's callback. It runs before the page is drawn, the only moment the Segment form's widgets
+    (and the sidebar's run picker) can still be set to show the opened candidate; the run itself follows in the
+    page (``open_candidate``), with its progress shown where the analyst is looking."""
+    state = studio()
     state.set_run_config(config)
     _show_in_form(state, config)
     earlier = state.find_run(config)
     if earlier is not None:
-        state.select_run(earlier.run_id)
+        show_run(state, earlier.run_id)
         state.notify(f"These settings were already run: showing {earlier.title}.")
-        st.rerun()
+    else:
+        state.set_auto_search({**(state.auto_search or {}), "opening": config.to_dict()})
+
+
+def open_candidate(dataset: Dataset, state: Studio, config: RunConfig) -> None:
+    """Run ``config`` on all customers like the Run button does (``run_with_progress``, then ``add_run``, so the
+    workspace saves it too) and make it the current run."""
     started = time.perf_counter()
     result = run_with_progress(dataset, config)
     if result is not None:
         run = state.add_run(config, result, time.perf_counter() - started)
+        state.reset_widget("sidebar_run")  # drawn already in this rerun, so it cannot be set (see show_run)
         state.notify(f"{run.title}: {result.metrics['n_segments']} segments in {fmt_seconds(run.seconds)}.")
         st.rerun()
+
+
+def show_run(state: Studio, run_id: str) -> None:
+    """Make ``run_id`` the current run, in the sidebar's run picker too (which would otherwise switch back to the
+    run it shows on the next rerun)."""
+    state.select_run(run_id)
+    if len(state.runs) > 1:  # the picker is drawn only then; a value set for it earlier would win when it appears
+        state.set_widget("sidebar_run", run_id)
 
 
 # --------------------------------------------------------------------------- Quality page: headline and warnings
@@ -348,7 +394,7 @@ def run_warnings(state: Studio, run: RunRecord) -> None:
 # --------------------------------------------------------------------------- Quality page: tabs
 def size_section(result: SegmentationResult, names: dict[int, str]) -> None:
     left, right = st.columns([3, 2], gap="large")
-    left.plotly_chart(plots_quality.sizes_figure(result.labels, names), key="size_chart", config=CHART)
+    left.plotly_chart(fit(plots_quality.sizes_figure(result.labels, names), 90), key="size_chart", config=CHART)
     with right:
         st.markdown("**Notes from this run**")
         notes = list(result.notes) or ["Nothing unusual happened in this run."]
@@ -359,7 +405,7 @@ def silhouette_section(state: Studio, run: RunRecord, names: dict[int, str]) -> 
     result = run.result
     table = cache.silhouette_table(run_key(state, run.run_id), result.embedding, result.labels,
                                    result.config.random_state)
-    st.plotly_chart(plots_quality.silhouette_figure(table, names), key="silhouette_chart", config=CHART)
+    st.plotly_chart(fit(plots_quality.silhouette_figure(table, names)), key="silhouette_chart", config=CHART)
     if not len(table):
         return
     st.caption(f"One thin bar per customer ({len(table):,} shown), grouped by segment, best placed on top; the "
@@ -382,14 +428,15 @@ def curves_section(state: Studio, run: RunRecord) -> None:
     if space not in asked:
         st.caption(f"Tries k-means with 2 to {high} segments (and a Gaussian mixture for BIC) on the same cluster "
                    "space, to see which numbers of segments the data supports. Takes a few seconds.")
-        if not st.button("Compute the curves", icon=":material/show_chart:", key="quality_curves"):
-            return
-        state.set_choice("quality_curves", [*asked, space][-8:])
+        if st.button("Compute the curves", icon=":material/show_chart:", key="quality_curves"):
+            state.set_choice("quality_curves", [*asked, space][-8:])
+            st.rerun()  # draw the curves in place of the button
+        return
     if high < 2:
         st.info("There are too few customers to try several numbers of segments.")
         return
     curves = cache.k_curves(space, result.embedding, (2, high), result.config.random_state)
-    st.plotly_chart(plots_quality.curves_figure(curves), key="curves_chart", config=CHART)
+    st.plotly_chart(fit(plots_quality.curves_figure(curves)), key="curves_chart", config=CHART)
     best = []
     for column, label, pick in (("silhouette", "silhouette", np.nanargmax),
                                 ("davies_bouldin", "Davies–Bouldin", np.nanargmin), ("bic", "BIC", np.nanargmin)):
@@ -453,21 +500,19 @@ def stability_section(state: Studio, run: RunRecord, names: dict[int, str]) -> N
     report = _report(check)
     (st.warning if report.unstable or report.agreement < 0.5 else st.success)(
         md(report.summary()), icon=":material/warning:" if report.unstable else ":material/verified:")
-    counts = report.segments["badge"].value_counts()
-    cards = st.columns(4)
-    cards[0].metric("Agreement across re-runs", f"{report.agreement:.2f}", border=True,
-                    help=f"Adjusted Rand index. {diagnostics.GOOD_VALUES['stability']}.")
-    for column, badge in zip(cards[1:], ("stable", "fair", "unstable")):
-        column.metric(f"{BADGES[badge][2]} segments", int(counts.get(badge, 0)), border=True)
-    st.markdown("  ".join(f"{md(segment_label(int(s), names))} {badge_markdown(b)}"
-                          for s, b in zip(report.segments["segment"], report.segments["badge"])))
+    agreement, badges = st.columns([1, 3], vertical_alignment="center")
+    agreement.metric("Agreement across re-runs", f"{report.agreement:.2f}", border=True,
+                     help=f"Adjusted Rand index. {diagnostics.GOOD_VALUES['stability']}.")
+    badges.markdown(" &nbsp; ".join(f"{md(segment_label(int(s), names))} {badge_markdown(b)}"
+                                    for s, b in zip(report.segments["segment"], report.segments["badge"])))
+    badges.caption(f"Badges: {diagnostics.GOOD_VALUES['jaccard']}.")
     for segment in report.unstable:
         jaccard = float(report.segments.set_index("segment").at[segment, "jaccard"])
         st.warning(md(f"{segment_label(segment, names)} is unstable: on average only {jaccard:.0%} of it is found "
                     "again when the segmentation is re-run. Do not build a campaign on it before checking it on "
                     "fresh data, or merge it with its closest segment on the Profiles page."),
                  icon=":material/warning:")
-    st.plotly_chart(plots_quality.stability_figure(report, names), key="stability_chart", config=CHART)
+    st.plotly_chart(fit(plots_quality.stability_figure(report, names)), key="stability_chart", config=CHART)
     notes = list(report.notes)
     if state.curation_steps(run.run_id):
         notes.append("Checked on your hand-made segments: segments you merged or split usually score lower, as "
@@ -488,8 +533,8 @@ def known_groups_section(result: SegmentationResult, names: dict[int, str]) -> b
         column.metric(label, f"{value:.2f}", border=True, help="1 = the same grouping as the known groups, "
                                                                "0 = unrelated.")
     st.markdown(md(comparison.summary()))
-    st.plotly_chart(plots_quality.crosstab_figure(comparison.crosstab, f"Segments against {comparison.column}",
-                                                  names), key="known_groups_chart", config=CHART)
+    st.plotly_chart(fit(plots_quality.crosstab_figure(comparison.crosstab, f"Segments against {comparison.column}",
+                                                      names)), key="known_groups_chart", config=CHART)
     return True
 
 
@@ -502,6 +547,13 @@ def _aligned(a: SegmentationResult, b: SegmentationResult) -> tuple[np.ndarray, 
     return left, right, len(a.labels) + len(b.labels) - 2 * len(common)
 
 
+def _restore(run_id: str, title: str) -> None:
+    """The "Make it the current run" button's callback (before the sidebar's run picker is drawn)."""
+    state = studio()
+    show_run(state, run_id)
+    state.notify(f"{title} is the current run again.")
+
+
 def runs_section(state: Studio) -> None:
     runs = state.runs
     current = state.current_run
@@ -512,12 +564,9 @@ def runs_section(state: Studio) -> None:
     pick, restore = st.columns([3, 1], vertical_alignment="bottom")
     chosen = pick.selectbox("Run", ids, format_func=titles.get, key="runs_pick",
                             index=ids.index(current.run_id) if current else 0)
-    if restore.button("Make it the current run", icon=":material/restore:", key="runs_restore", width="stretch",
-                      disabled=current is not None and chosen == current.run_id):
-        state.select_run(chosen)
-        state.reset_widget("sidebar_run")  # the sidebar's run picker would otherwise switch back on the rerun
-        state.notify(f"{titles[chosen]} is the current run again.")
-        st.rerun()
+    restore.button("Make it the current run", icon=":material/restore:", key="runs_restore", width="stretch",
+                   disabled=current is not None and chosen == current.run_id, on_click=_restore,
+                   args=(chosen, titles[chosen]))
     st.markdown("**Compare two runs**")
     if len(runs) < 2:
         st.info("Make a second run (other settings, another algorithm or seed) to see how customers move between "
@@ -545,7 +594,7 @@ def runs_section(state: Studio) -> None:
         if unmatched:
             st.caption(f"{unmatched:,} customers were kept by only one of the runs (other cleaning settings) and are "
                        "left out of the comparison.")
-        st.plotly_chart(plots_quality.flow_figure(comparison), key="compare_flow", config=CHART)
+        st.plotly_chart(fit(plots_quality.flow_figure(comparison)), key="compare_flow", config=CHART)
         with st.expander("Cross-tab: customers per pair of segments", icon=":material/grid_on:"):
             st.dataframe(comparison.named_crosstab(), width="stretch")
 

@@ -401,6 +401,11 @@ class Studio:
 
     def set_auto_search(self, search: dict[str, Any] | None) -> None:
         self._set("auto_search", json.loads(json.dumps(search)) if search else None)
+
+    def set_widget(self, key: str, value: Any) -> None:
+        """Set a keyed widget's value for the next rerun. Unlike ``reset_widget`` the browser shows the new value
+        even while the widget stays on screen (e.g. the Segment form after a search result is opened)."""
+        self._store[key] = value
     # --- end choose ------------------------------------------------------------------------------------------------
 
     # --- routing ---------------------------------------------------------------------

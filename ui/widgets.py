@@ -34,6 +34,7 @@ PAGES = {
     "profiles": "pages/profiles.py",
     "quality": "pages/quality.py",
     "export": "pages/export.py",
+    "assign": "pages/assign.py",
     "settings": "pages/settings.py",
 }
 PAGE_SPECS = {  # key: (title, icon, url path)
@@ -44,10 +45,11 @@ PAGE_SPECS = {  # key: (title, icon, url path)
     "profiles": ("Profiles", ":material/groups:", "profiles"),
     "quality": ("Quality", ":material/insights:", "quality"),
     "export": ("Export", ":material/download:", "export"),
+    "assign": ("Assign", ":material/person_add:", "assign"),
     "settings": ("Settings", ":material/settings:", "settings"),
 }
 SECTIONS = {"": ["home"], "Prepare": ["data", "segment"], "Explore": ["map", "profiles", "quality"],
-            "Share": ["export"], "Workspace": ["settings"]}
+            "Act": ["export", "assign"], "Workspace": ["settings"]}
 UPLOAD_TYPES = ["csv", "tsv", "txt", "xlsx", "parquet", "gz"]
 STAGE_LABELS = {
     "prepare": "Prepared and cleaned the data",

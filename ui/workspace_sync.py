@@ -37,7 +37,7 @@ from .state import ANNOTATION_FIELDS, Source, Studio, studio
 
 PROJECT_PARAM = "project"
 RUN_PARAM = "run"
-WORK_PAGES = ("data", "segment", "map", "profiles", "quality", "export")
+WORK_PAGES = ("data", "segment", "map", "profiles", "quality", "export", "assign")
 """Pages worth coming back to when a project is opened again (URL paths)."""
 _FILE_SUFFIXES = re.compile(r"(\.(csv|tsv|txt|xlsx|xls|parquet|json))?(\.gz)?$", re.IGNORECASE)
 

@@ -233,10 +233,11 @@ def test_the_demo_path_renders_every_page(segmented: AppTest) -> None:
     assert "Above 0.25 is reasonable" in said and "Lower is better" in said
     assert len(at.get("plotly_chart")) == 1
 
-    # Export: three downloads; personal data only when asked for, with a warning
+    # Export: every download; personal data only when asked for, with a warning
     open_page(at, "export")
     assert {b.key for b in at.get("download_button")} == {"download_customers", "download_profiles",
-                                                          "download_manifest"}
+                                                          "download_manifest", "download_segments",
+                                                          "download_report", "download_model"}
     preview = at.dataframe[0].value
     assert {"segment_id", "segment_name", "segment_confidence"} <= set(preview.columns)
     assert "email" not in preview.columns and "full_name" not in preview.columns

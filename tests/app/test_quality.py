@@ -187,7 +187,8 @@ def test_automatic_mode_recommends_a_segmentation_and_opens_a_row_as_a_new_run()
     at.button(key="auto_find").click().run()
     assert_clean(at)
     search = state(at, "auto_search")
-    assert search["source"] == "reused from Run 1 · k-means"  # same settings before clustering: no second embedding
+    # the same settings before clustering as Run 1: its cluster space is reused, nothing is embedded again
+    assert search["source"] == "cluster space reused from Run 1 · k-means"
     board = at.dataframe[0].value
     algorithm, segments = board["Solution"].iloc[0].removeprefix("★ ").split(", ")
     assert f"{segments} ({algorithm}, " in said(at)  # the recommendation, with its reason
@@ -200,7 +201,7 @@ def test_automatic_mode_recommends_a_segmentation_and_opens_a_row_as_a_new_run()
     row = int(board.index[board["Solution"].str.contains("Gaussian mixture")][0])
     at.session_state[at.dataframe[0].key] = {"selection": {"rows": [row], "columns": []}}
     at.run()
-    assert at.button(key="auto_open").label.startswith("Open Gaussian mixture")
+    assert at.button(key="auto_open").label.startswith("Open Gaussian mixture, ")
     at.button(key="auto_open").click().run()
     assert_clean(at)
     runs = state(at, "runs")
@@ -208,4 +209,6 @@ def test_automatic_mode_recommends_a_segmentation_and_opens_a_row_as_a_new_run()
     assert runs[1].config.cluster.algorithm == "gmm"
     assert runs[1].config.replace(cluster=runs[0].config.cluster) == runs[0].config  # only the clustering changed
     assert at.selectbox(key="seg_algorithm").value == "gmm"  # the form shows what was opened
+    for name, value in runs[1].config.cluster.params:
+        assert at.number_input(key=f"seg_param_gmm_{name}").value == value
     assert "Current run: Run 2 · Gaussian mixture" in texts(at)

@@ -19,11 +19,10 @@ PAGES = {"data": "Data", "segment": "Segment", "map": "Map", "profiles": "Profil
          "export": "Export"}
 
 
-def choose(page, label: str, option: str) -> None:
-    """Pick ``option`` in the Streamlit selectbox labelled ``label``."""
-    box = page.locator('[data-testid="stSelectbox"]').filter(has_text=label).first
-    box.locator('[data-baseweb="select"]').click()
-    page.locator('li[role="option"]').filter(has_text=option).first.click()
+def choose(page, key: str, option: str) -> None:
+    """Pick ``option`` in the selectbox whose widget key is ``key``."""
+    page.locator(f".st-key-{key} [role=combobox]").click()
+    page.get_by_role("option", name=option, exact=True).click()
 
 
 def nav(page, label: str) -> None:
@@ -61,27 +60,30 @@ def test_upload_segment_map_select_and_download(page, app_server):
     shot(page, "core_data")
 
     nav(page, "Segment")
-    choose(page, "Reduce before clustering", "PCA")
-    choose(page, "Map layout", "PCA")
-    page.get_by_role("button", name="Run segmentation").click()
-    wait_for_app(page, timeout=300_000)
-    page.get_by_text(re.compile(r"\d+ segments")).first.wait_for()
+    choose(page, "seg_reduce", "PCA (fast, linear)")
+    choose(page, "seg_map", "PCA (fast)")
+    page.locator(".st-key-seg_run button").click()
+    page.get_by_text("Current run: Run 1").wait_for(timeout=300_000)
+    wait_for_app(page)
     shot(page, "core_segment")
 
     nav(page, "Map")
     chart = page.locator('[data-testid="stPlotlyChart"]').first
     chart.wait_for()
-    chart.hover()
-    chart.locator('a.modebar-btn[data-title="Box Select"]').click()
+    page.wait_for_timeout(1500)  # plotly draws after the script run has finished
     area = chart.locator(".nsewdrag").first.bounding_box()
-    page.mouse.move(area["x"] + 5, area["y"] + 5)
+    # the map's drag mode is the lasso: draw a loop around most of the plot area
+    left, top = area["x"] + area["width"] * 0.05, area["y"] + area["height"] * 0.05
+    right, bottom = area["x"] + area["width"] * 0.95, area["y"] + area["height"] * 0.95
+    page.mouse.move(left, top)
     page.mouse.down()
-    page.mouse.move(area["x"] + area["width"] * 0.6, area["y"] + area["height"] * 0.6, steps=12)
+    for x, y in [(right, top), (right, bottom), (left, bottom), (left, top + 2)]:
+        page.mouse.move(x, y, steps=12)
     page.mouse.up()
-    wait_for_app(page)
-    summary = page.get_by_text(re.compile(r"\d+ customers? selected")).first
+    summary = page.get_by_text(re.compile(r"^[\d,]+ customers? selected")).first
     summary.wait_for()
-    selected = int(re.search(r"(\d+) customers? selected", summary.inner_text()).group(1))
+    wait_for_app(page)
+    selected = int(re.match(r"([\d,]+)", summary.inner_text()).group(1).replace(",", ""))
     assert 0 < selected <= 200
     shot(page, "core_map_selection")
 

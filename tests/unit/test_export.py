@@ -148,6 +148,9 @@ def test_write_run_writes_every_file_and_an_auditable_manifest(result, tmp_path)
     assert RunConfig.from_dict(manifest["config"]) == result.config  # the full config: the run can be repeated
     digest = hashlib.sha256(Path(files["customers"]).read_bytes()).hexdigest()
     assert manifest["files"]["customers.csv"] == digest
+    again = export.write_run(result, tmp_path / "again", names={1: "Regulars"}, formats=("csv", "xlsx", "parquet"),
+                             segment_zip=True)
+    assert Path(again["manifest"]).read_bytes() == Path(files["manifest"]).read_bytes()  # no clock in it
     with pytest.raises(ConfigError, match="export format"):
         export.write_run(result, tmp_path / "x", formats=("docx",))
 

@@ -98,3 +98,20 @@ def test_read_assigned_needs_parquet_files(tmp_path):
         read_assigned(tmp_path)
     pd.DataFrame({"a": [1]}).to_parquet(tmp_path / "x.parquet")
     assert read_assigned(tmp_path)["a"].tolist() == [1]
+
+
+def test_a_worker_error_is_shown_as_the_library_error_it_was():
+    from segmentation.scale import _segmentation_cause
+
+    try:
+        try:
+            raise DataError("The file lacks 'age'.")
+        except DataError as inner:
+            raise RuntimeError("wrapped") from inner
+    except RuntimeError as outer:
+        assert str(_segmentation_cause(outer)) == "The file lacks 'age'."
+    # Ray Data passes on only the text of what a worker raised
+    remote = RuntimeError("ray::MapWorker.submit()\n  File x.py\nsegmentation.errors.ConfigError: Model missing.\n")
+    found = _segmentation_cause(remote)
+    assert isinstance(found, ConfigError) and str(found) == "Model missing."
+    assert _segmentation_cause(ValueError("a bug")) is None

@@ -1,0 +1,74 @@
+"""App start-up and demo timings in headless Chromium.
+
+Run by hand:  .venv/bin/python bench/app.py [--fast]
+Prints seconds from starting the server until it answers, until the first page is
+interactive (the "Use demo data" button can be clicked), and until the demo
+segmentation is on screen after clicking Run with the default settings
+(all-MiniLM-L6-v2 + UMAP + k-means; ``--fast`` uses TF-IDF + PCA instead).
+Target: the first page interactive within 3 s of the server answering.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from tests.e2e.conftest import CHROMIUM_ARGS, CHROMIUM_PATH, start_streamlit, stop_streamlit, wait_for_app  # noqa: E402
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--fast", action="store_true", help="TF-IDF + PCA instead of the default model and UMAP")
+    args = parser.parse_args()
+    from playwright.sync_api import sync_playwright
+
+    env = dict(os.environ, SEGMENT_STUDIO_HOME=tempfile.mkdtemp(prefix="bench-app-"))
+    env.setdefault("NUMBA_CACHE_DIR", str(ROOT / ".cache" / "numba"))
+    env.setdefault("HF_HUB_OFFLINE", "1")
+    started = time.perf_counter()
+    proc, url = start_streamlit(ROOT / "app.py", ROOT, env)
+    answered = time.perf_counter()
+    try:
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path=CHROMIUM_PATH, args=CHROMIUM_ARGS, headless=True)
+            page = browser.new_page(viewport={"width": 1400, "height": 900})
+            page.set_default_timeout(600_000)
+            opened = time.perf_counter()
+            page.goto(url, wait_until="domcontentloaded")
+            page.get_by_role("button", name="Use demo data").first.wait_for(state="visible")
+            wait_for_app(page)
+            interactive = time.perf_counter()
+            page.get_by_role("button", name="Use demo data").first.click()
+            wait_for_app(page, timeout=600_000)
+            page.locator('[data-testid="stSidebarNav"] a').filter(has_text="Segment").first.click()
+            wait_for_app(page)
+            if args.fast:
+                for label, option in (("Embedding model", "TF-IDF"), ("Reduce before clustering", "PCA"),
+                                      ("Map layout", "PCA")):
+                    box = page.locator('[data-testid="stSelectbox"]').filter(has_text=label).first
+                    box.locator('[data-baseweb="select"]').click()
+                    page.locator('li[role="option"]').filter(has_text=option).first.click()
+            clicked = time.perf_counter()
+            page.get_by_role("button", name="Run segmentation").click()
+            wait_for_app(page, timeout=600_000)
+            page.get_by_text("segments").first.wait_for()
+            done = time.perf_counter()
+            browser.close()
+    finally:
+        stop_streamlit(proc)
+    print(f"server answering after start: {answered - started:.1f} s")
+    print(f"first page interactive after the server answered: {interactive - opened:.2f} s "
+          f"(browser navigation included)")
+    print(f"demo segmentation on screen after clicking Run ({'fast' if args.fast else 'default'} settings): "
+          f"{done - clicked:.1f} s")
+
+
+if __name__ == "__main__":
+    main()

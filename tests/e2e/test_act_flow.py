@@ -1,0 +1,98 @@
+"""Acting on segments in a real browser: export the report and the model, then assign customers with them.
+
+Demo data -> fast run (TF-IDF, PCA, k-means, chosen through the widgets) -> name the
+largest segment -> Export: the stakeholder report (every segment name, nothing fetched
+from the internet) and the model file -> Assign: the current segmentation, the demo
+data, the movement section, and the assigned customers as CSV. Pages are opened
+through the sidebar so the session keeps its data. Screenshots: /tmp/shots/act_e2e_*.png.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+from pathlib import Path
+
+import pandas as pd
+
+from segmentation.model import load_model
+from tests.e2e.conftest import goto, wait_for_app
+
+SHOTS = Path("/tmp/shots")
+
+
+def choose(page, label: str, option: str) -> None:
+    """Pick ``option`` in the Streamlit selectbox labelled ``label``."""
+    box = page.locator('[data-testid="stSelectbox"]').filter(has_text=label).first
+    box.get_by_role("combobox").click()
+    page.get_by_role("option").filter(has_text=option).first.click()
+
+
+def nav(page, label: str) -> None:
+    """Go to a page through the sidebar, as a user does (the session and its data stay)."""
+    page.locator('[data-testid="stSidebarNav"] a').filter(has_text=label).first.click()
+    wait_for_app(page)
+    page.locator("h1").filter(has_text=label).first.wait_for()
+
+
+def download(page, button: str) -> bytes:
+    """Click the download button named ``button`` and return the file's bytes."""
+    with page.expect_download() as pending:
+        page.get_by_role("button", name=re.compile(re.escape(button))).click()
+    return Path(pending.value.path()).read_bytes()
+
+
+def shot(page, name: str) -> None:
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / f"act_e2e_{name}.png"), full_page=True)
+
+
+def test_export_the_report_and_model_then_assign_customers_with_it(page, app_server) -> None:
+    goto(page, app_server, "data")
+    page.get_by_role("button", name="Use demo data").click()
+    wait_for_app(page, timeout=120_000)
+    page.locator('[data-testid="stSidebar"]').get_by_text("2,000 rows · 15 columns").wait_for()
+
+    nav(page, "Segment")
+    choose(page, "Embedding model", "TF-IDF")
+    choose(page, "Reduce before clustering", "PCA")
+    choose(page, "Map layout", "PCA")
+    page.get_by_role("button", name="Run segmentation").click()
+    wait_for_app(page, timeout=300_000)
+    page.get_by_text("Current run: Run 1 · k-means").wait_for()
+    summary = page.locator('[data-testid="stSidebar"]').get_by_text(re.compile(r"\d+ segments")).first.inner_text()
+    n_segments = int(re.search(r"(\d+) segments", summary).group(1))
+
+    nav(page, "Profiles")
+    name = page.locator(".st-key-card-0 input[type='text']").first  # the largest segment: "Segment 1"
+    name.fill("Big spenders")
+    name.press("Enter")
+    wait_for_app(page)
+
+    nav(page, "Export")
+    for group in ("Audiences", "Share", "Reuse"):
+        page.locator("h5").filter(has_text=group).first.wait_for()
+    shot(page, "export")
+    report = download(page, "Stakeholder report (HTML)").decode("utf-8")
+    segment_names = ["Big spenders", *(f"Segment {n}" for n in range(2, n_segments + 1))]
+    assert all(segment in report for segment in segment_names)
+    assert not re.search(r"<script\b", report, re.I)  # the report runs no script at all
+    assert not re.search(r"<(?:script|link)\b[^>]*(?:src|href)\s*=\s*[\"']?https?://", report, re.I)
+    model = load_model(download(page, "Segmentation model (.segmodel)"))
+    assert model.segment_names[0] == "Big spenders" and len(model.segment_names) - 1 == n_segments
+
+    nav(page, "Assign")
+    page.get_by_text("Use the current segmentation").first.wait_for()
+    page.get_by_text(f"{n_segments} segments learnt from 2,000 customers").first.wait_for()
+    page.get_by_role("button", name="Use the demo data").click()
+    wait_for_app(page)
+    page.get_by_role("button", name="Assign 2,000 customers").click()
+    wait_for_app(page, timeout=120_000)
+    page.get_by_text("Movement since the model was built").wait_for()
+    page.get_by_text(re.compile(r"\d+% stayed in the same segment")).first.wait_for()
+    assert page.locator('[data-testid="stException"]').count() == 0
+    shot(page, "assign")
+    assigned = pd.read_csv(io.BytesIO(download(page, "Download assigned customers CSV")), dtype=str)
+    assert len(assigned) == 2000
+    assert {"customer_id", "segment_id", "segment_name", "confidence"} <= set(assigned.columns)
+    assert "Big spenders" in set(assigned["segment_name"])
