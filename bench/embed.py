@@ -21,8 +21,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-from segmentation.embeddings import (SentenceTransformerEmbedder, TfidfEmbedder,  # noqa: E402
-                                     default_model_path)
+from segmentation.embeddings import SentenceTransformerEmbedder, TfidfEmbedder, default_model_path  # noqa: E402
 
 DATA = ROOT.parent / "shared" / "data" / "womens_clothing_reviews" / "Womens Clothing E-Commerce Reviews.csv"
 

@@ -26,7 +26,6 @@ import tempfile
 import time
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -123,7 +122,8 @@ def main() -> None:
 
     labels = {label: lab for label, _, _, lab in results}
     if "reference cold" in labels:
-        print(f"ARI ours cold vs reference cold: {adjusted_rand_score(labels['ours cold'], labels['reference cold']):.3f}")
+        ari = adjusted_rand_score(labels["ours cold"], labels["reference cold"])
+        print(f"ARI ours cold vs reference cold: {ari:.3f}")
 
 
 if __name__ == "__main__":

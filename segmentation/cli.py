@@ -10,13 +10,23 @@ import argparse
 import json
 import sys
 import time
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 from . import __version__
 from .clustering import CLUSTERERS
-from .config import (DEFAULT_MODEL, ROLES, BlendConfig, CleanConfig, ClusterConfig, ReduceConfig, RolesConfig,
-                     RunConfig, TextConfig)
+from .config import (
+    DEFAULT_MODEL,
+    ROLES,
+    BlendConfig,
+    CleanConfig,
+    ClusterConfig,
+    ReduceConfig,
+    RolesConfig,
+    RunConfig,
+    TextConfig,
+)
 from .errors import SegmentationError
 
 

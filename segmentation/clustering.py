@@ -6,8 +6,9 @@ size (0 is the largest segment); -1 means noise, shown as "Unassigned".
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Callable, Mapping
+from typing import Any
 
 import numpy as np
 
@@ -31,7 +32,8 @@ class ParamSpec:
         try:
             number = int(value) if self.kind == "int" else float(value)
         except (TypeError, ValueError):
-            raise ConfigError(f"The '{self.name}' parameter of {algorithm} must be a number. Got {value!r} instead.")
+            raise ConfigError(
+                f"The '{self.name}' parameter of {algorithm} must be a number. Got {value!r} instead.") from None
         if self.kind == "int" and float(value) != number:
             raise ConfigError(f"The '{self.name}' parameter of {algorithm} must be a whole number. Got {value!r}.")
         if not (self.low <= number <= self.high):

@@ -10,8 +10,9 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any
 
 from .errors import ConfigError
 
@@ -48,7 +49,7 @@ class RolesConfig:
         object.__setattr__(self, "overrides", tuple(sorted((str(c), str(r)) for c, r in self.overrides)))
 
     @classmethod
-    def from_mapping(cls, mapping: Mapping[str, str]) -> "RolesConfig":
+    def from_mapping(cls, mapping: Mapping[str, str]) -> RolesConfig:
         return cls(tuple(mapping.items()))
 
     def as_dict(self) -> dict[str, str]:
@@ -168,7 +169,7 @@ class ClusterConfig:
         return dict(self.params)
 
     @classmethod
-    def make(cls, algorithm: str, **params: Any) -> "ClusterConfig":
+    def make(cls, algorithm: str, **params: Any) -> ClusterConfig:
         return cls(algorithm, tuple(params.items()))
 
 
@@ -201,11 +202,12 @@ class RunConfig:
         return json.dumps(self.to_dict(), sort_keys=True, default=str)
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> "RunConfig":
+    def from_dict(cls, data: Mapping[str, Any]) -> RunConfig:
         try:
             return cls(
                 roles=RolesConfig(tuple(tuple(p) for p in data.get("roles", {}).get("overrides", ()))),
-                clean=CleanConfig(**{**data.get("clean", {}), "drop_columns": tuple(data.get("clean", {}).get("drop_columns", ()))}),
+                clean=CleanConfig(**{**data.get("clean", {}),
+                                     "drop_columns": tuple(data.get("clean", {}).get("drop_columns", ()))}),
                 features=FeatureConfig(**data.get("features", {})),
                 text=TextConfig(**{**data.get("text", {}), "columns": tuple(data.get("text", {}).get("columns", ()))}),
                 blend=BlendConfig(**data.get("blend", {})),
@@ -221,13 +223,13 @@ class RunConfig:
             raise ConfigError(f"The run configuration has a setting this version does not know: {exc}.") from exc
 
     @classmethod
-    def from_json(cls, text: str) -> "RunConfig":
+    def from_json(cls, text: str) -> RunConfig:
         try:
             return cls.from_dict(json.loads(text))
         except json.JSONDecodeError as exc:
             raise ConfigError(f"The run configuration is not valid JSON: {exc}.") from exc
 
-    def replace(self, **changes: Any) -> "RunConfig":
+    def replace(self, **changes: Any) -> RunConfig:
         return dataclasses.replace(self, **changes)
 
 

@@ -16,9 +16,10 @@ import os
 import sqlite3
 import threading
 import time
+from collections.abc import Callable, Sequence
 from contextlib import closing
 from pathlib import Path
-from typing import Any, Callable, Protocol, Sequence
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -122,8 +123,8 @@ def _load_sentence_transformer(location: str) -> Any:
         if location not in _MODELS:
             os.environ.setdefault("HF_HUB_OFFLINE", "1")
             os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-            from sentence_transformers import SentenceTransformer
             import torch
+            from sentence_transformers import SentenceTransformer
 
             torch.manual_seed(0)
             try:
@@ -214,7 +215,7 @@ class TfidfEmbedder:
         self.idf: np.ndarray | None = None
         self.components: np.ndarray | None = None
 
-    def fit(self, texts: Sequence[str]) -> "TfidfEmbedder":
+    def fit(self, texts: Sequence[str]) -> TfidfEmbedder:
         from sklearn.decomposition import TruncatedSVD
         from sklearn.feature_extraction.text import TfidfVectorizer
 
@@ -266,7 +267,7 @@ class TfidfEmbedder:
                 "idf": self.idf, "components": self.components}
 
     @classmethod
-    def from_state(cls, state: dict[str, Any]) -> "TfidfEmbedder":
+    def from_state(cls, state: dict[str, Any]) -> TfidfEmbedder:
         embedder = cls(int(state["dims"]), int(state["random_state"]))
         embedder.vocabulary = {str(t): i for i, t in enumerate(state["terms"])}
         embedder.idf = np.asarray(state["idf"], dtype=np.float32)

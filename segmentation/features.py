@@ -6,8 +6,9 @@ re-apply it to new customers without pickle.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -50,7 +51,7 @@ class FeatureRecipe:
         }
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> "FeatureRecipe":
+    def from_dict(cls, data: Mapping[str, Any]) -> FeatureRecipe:
         return cls(
             numeric=tuple(data["numeric"]),
             categorical=tuple(data["categorical"]),
@@ -84,7 +85,8 @@ def fit_features(table: pd.DataFrame, roles: Mapping[str, str], config: FeatureC
         values = numeric_values(table[column])
         finite = values[np.isfinite(values)]
         if finite.size == 0:
-            raise DataError(f"Column '{column}' is marked numeric but has no numbers. Change its role on the Data page.")
+            raise DataError(f"Column '{column}' is marked numeric but has no numbers. "
+                            "Change its role on the Data page.")
         fill = float(np.median(finite))
         if config.scaling == "robust":
             q1, med, q3 = np.percentile(finite, [25, 50, 75])
@@ -105,8 +107,8 @@ def fit_features(table: pd.DataFrame, roles: Mapping[str, str], config: FeatureC
         if len(ordered) > config.max_categories:
             kept.append(OTHER)
         categories.append(tuple(kept))
-    return FeatureRecipe(numeric, categorical, tuple(centers), tuple(scales), tuple(fills), tuple(categories),
-                         config.scaling)
+    return FeatureRecipe(numeric, categorical, tuple(centers), tuple(scales), tuple(fills),
+                         tuple(categories), config.scaling)
 
 
 def transform_features(recipe: FeatureRecipe, table: pd.DataFrame) -> np.ndarray:

@@ -14,8 +14,9 @@ import platform
 import threading
 import time
 from collections import OrderedDict
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Callable, Mapping
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -68,7 +69,7 @@ class SegmentationResult:
     def n_segments(self) -> int:
         return int(len(set(self.labels.tolist()) - {-1}))
 
-    def with_labels(self, labels: np.ndarray, notes: tuple[str, ...] = ()) -> "SegmentationResult":
+    def with_labels(self, labels: np.ndarray, notes: tuple[str, ...] = ()) -> SegmentationResult:
         """A new result with other labels (after curation), metrics and profiles recomputed."""
         labels = np.asarray(labels, dtype=int)
         metrics = {**internal_metrics(self.embedding, labels, self.config.silhouette_sample, self.config.random_state),
@@ -91,7 +92,8 @@ class SegmentationResult:
             "unassigned": int((self.labels < 0).sum()),
             "config": self.config.to_dict(),
             "roles": dict(self.roles),
-            "metrics": {k: (None if isinstance(v, float) and not np.isfinite(v) else v) for k, v in self.metrics.items()},
+            "metrics": {k: (None if isinstance(v, float) and not np.isfinite(v) else v)
+                        for k, v in self.metrics.items()},
             "timings_seconds": {k: round(v, 3) for k, v in self.timings.items()},
             "notes": list(self.notes),
         }

@@ -51,7 +51,8 @@ def test_dbscan_picks_its_radius_from_the_knee():
     ("config", "message"),
     [
         (ClusterConfig("spectral"), r"'algorithm' setting must be one of"),
-        (ClusterConfig.make("kmeans", n_clusters=0), r"'n_clusters' parameter of k-means must be in the range \[2, 50\]"),
+        (ClusterConfig.make("kmeans", n_clusters=0),
+         r"'n_clusters' parameter of k-means must be in the range \[2, 50\]"),
         (ClusterConfig.make("kmeans", n_clusters=2.5), r"whole number"),
         (ClusterConfig.make("kmeans", eps=1), r"k-means has no parameter 'eps'"),
     ],

@@ -1,7 +1,14 @@
 import pytest
 
-from segmentation.config import (BlendConfig, ClusterConfig, ReduceConfig, RolesConfig, RunConfig, TextConfig,
-                                 stable_hash)
+from segmentation.config import (
+    BlendConfig,
+    ClusterConfig,
+    ReduceConfig,
+    RolesConfig,
+    RunConfig,
+    TextConfig,
+    stable_hash,
+)
 from segmentation.errors import ConfigError
 
 
@@ -25,7 +32,8 @@ def test_stage_keys_depend_only_on_their_sub_configs():
 @pytest.mark.parametrize(
     ("make", "message"),
     [
-        (lambda: BlendConfig(text_weight=1.5), r"'text_weight' setting of BlendConfig must be between 0 and 1\. Got 1\.5"),
+        (lambda: BlendConfig(text_weight=1.5),
+         r"'text_weight' setting of BlendConfig must be between 0 and 1\. Got 1\.5"),
         (lambda: ReduceConfig(method="tsne"), r"'method' setting of ReduceConfig must be one of 'umap', 'pca', 'none'"),
         (lambda: ReduceConfig(n_neighbors=1), r"'n_neighbors' .* between 2 and 200"),
         (lambda: TextConfig(model=" "), r"must name an embedding model"),

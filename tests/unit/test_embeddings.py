@@ -3,8 +3,14 @@ import os
 import numpy as np
 import pytest
 
-from segmentation.embeddings import (EmbeddingCache, SentenceTransformerEmbedder, TfidfEmbedder, default_model_path,
-                                     embed_texts, make_embedder)
+from segmentation.embeddings import (
+    EmbeddingCache,
+    SentenceTransformerEmbedder,
+    TfidfEmbedder,
+    default_model_path,
+    embed_texts,
+    make_embedder,
+)
 from segmentation.errors import ConfigError, DataError
 
 TEXTS = ["The parcel arrived late and damaged", "Late delivery, the box was damaged",

@@ -11,7 +11,8 @@ from segmentation.pipeline import StageCache, run
 
 DATA = Path(__file__).resolve().parents[3] / "shared" / "data"
 DEMO = Path(__file__).resolve().parents[2] / "assets" / "demo_customers.csv"
-FAST = RunConfig(reduce=ReduceConfig(method="pca", map_method="pca"), cluster=ClusterConfig.make("kmeans", n_clusters=4))
+FAST = RunConfig(reduce=ReduceConfig(method="pca", map_method="pca"),
+                 cluster=ClusterConfig.make("kmeans", n_clusters=4))
 
 
 def fast_text(column: str, **changes) -> RunConfig:
@@ -20,7 +21,7 @@ def fast_text(column: str, **changes) -> RunConfig:
 
 def check_sane(result, n_rows):
     assert len(result.labels) == len(result.table) == len(result.coords) == n_rows
-    assert ((result.labels >= -1)).all() and result.n_segments >= 2
+    assert (result.labels >= -1).all() and result.n_segments >= 2
     for key in ("silhouette", "davies_bouldin", "calinski_harabasz", "noise_share"):
         assert np.isfinite(result.metrics[key]), key
     assert sum(p.size for p in result.profiles) == n_rows

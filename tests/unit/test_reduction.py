@@ -1,8 +1,8 @@
 import numpy as np
 import pytest
+from sklearn.cluster import KMeans
 from sklearn.datasets import make_blobs
 from sklearn.metrics import adjusted_rand_score
-from sklearn.cluster import KMeans
 
 from segmentation.config import ReduceConfig
 from segmentation.errors import ConfigError
