@@ -153,6 +153,8 @@ class Studio:
                            config=config, result=result, created=time.time(), seconds=seconds)
         self._set("runs", runs + [record])
         self._set("current_run", record.run_id)
+        # the sidebar's run picker still holds the previous run: let it be drawn again from the current one
+        self.reset_widget("sidebar_run")
         return record
 
     def find_run(self, config: RunConfig) -> RunRecord | None:

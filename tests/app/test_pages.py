@@ -293,6 +293,18 @@ def test_a_second_run_is_added_and_the_sidebar_switches_between_runs(segmented: 
     assert "Davies–Bouldin" in at.dataframe[0].value.columns  # the run history table
 
 
+def test_a_third_run_becomes_current_even_after_the_sidebar_picker_was_used(segmented: AppTest) -> None:
+    at = run_fast_segmentation(segmented, n_clusters=3)
+    at = run_fast_segmentation(at, n_clusters=5)
+    runs = state(at, "runs")
+    assert [r.number for r in runs] == [1, 2, 3]
+    # the picker had shown run 2; the new run 3 must stay current after every later rerun
+    assert state(at, "current_run") == runs[2].run_id
+    at.run()
+    assert state(at, "current_run") == runs[2].run_id
+    assert at.sidebar.selectbox(key="sidebar_run").value == runs[2].run_id
+
+
 def test_choosing_another_algorithm_shows_its_own_parameters() -> None:
     at = load_demo(fresh())
     open_page(at, "segment")
