@@ -50,15 +50,13 @@ def main() -> None:
             page.locator('[data-testid="stSidebarNav"] a').filter(has_text="Segment").first.click()
             wait_for_app(page)
             if args.fast:
-                for label, option in (("Embedding model", "TF-IDF"), ("Reduce before clustering", "PCA"),
-                                      ("Map layout", "PCA")):
-                    box = page.locator('[data-testid="stSelectbox"]').filter(has_text=label).first
-                    box.locator('[data-baseweb="select"]').click()
-                    page.locator('li[role="option"]').filter(has_text=option).first.click()
+                for key, option in (("seg_model", "TF-IDF (fast)"), ("seg_reduce", "PCA (fast, linear)"),
+                                    ("seg_map", "PCA (fast)")):
+                    page.locator(f".st-key-{key} [role=combobox]").click()
+                    page.get_by_role("option", name=option, exact=True).click()
             clicked = time.perf_counter()
-            page.get_by_role("button", name="Run segmentation").click()
-            wait_for_app(page, timeout=600_000)
-            page.get_by_text("segments").first.wait_for()
+            page.locator(".st-key-seg_run button").click()
+            page.get_by_text("Current run: Run 1").wait_for(timeout=600_000)
             done = time.perf_counter()
             browser.close()
     finally:
