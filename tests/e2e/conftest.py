@@ -256,6 +256,41 @@ def goto(page, base_url: str, path: str = "/") -> None:
     wait_for_app(page)
 
 
+SHOTS_DIR = REPO_ROOT / ".cache" / "e2e-shots"
+
+
+def shot(target, name: str) -> None:
+    """Save a screenshot of a page (whole page) or of one element under .cache/e2e-shots/."""
+    SHOTS_DIR.mkdir(parents=True, exist_ok=True)
+    options = {"full_page": True} if hasattr(target, "goto") else {}
+    target.screenshot(path=str(SHOTS_DIR / f"{name}.png"), **options)
+
+
+def nav(page, label: str, heading: str | None = None) -> None:
+    """Go to a page through the sidebar, as a user does (a new URL would start a new session)."""
+    page.locator('[data-testid="stSidebarNav"] a').filter(has_text=label).first.click()
+    wait_for_app(page)
+    page.locator("h1").filter(has_text=heading or label).first.wait_for()
+
+
+def choose(page, key: str, option: str) -> None:
+    """Pick ``option`` in the selectbox whose widget key is (or, ending in "_", starts with) ``key``."""
+    where = f'[class*="st-key-{key}"]' if key.endswith("_") else f".st-key-{key}"
+    page.locator(f"{where} [role=combobox]").click()
+    page.get_by_role("option", name=option, exact=True).click()
+
+
+def run_fast_segmentation(page) -> None:
+    """On the Segment page, pick TF-IDF + PCA + PCA map and run: the quick path for browser tests."""
+    nav(page, "Segment")
+    choose(page, "seg_model", "TF-IDF (fast)")
+    choose(page, "seg_reduce", "PCA (fast, linear)")
+    choose(page, "seg_map", "PCA (fast)")
+    page.locator(".st-key-seg_run button").click()
+    page.get_by_text(re.compile(r"Current run: Run \d+")).first.wait_for(timeout=300_000)
+    wait_for_app(page)
+
+
 # --------------------------------------------------------------------------- marking
 
 

@@ -16,23 +16,7 @@ from pathlib import Path
 import pandas as pd
 
 from segmentation.model import load_model
-from tests.e2e.conftest import goto, wait_for_app
-
-SHOTS = Path("/tmp/shots")
-
-
-def choose(page, label: str, option: str) -> None:
-    """Pick ``option`` in the Streamlit selectbox labelled ``label``."""
-    box = page.locator('[data-testid="stSelectbox"]').filter(has_text=label).first
-    box.get_by_role("combobox").click()
-    page.get_by_role("option").filter(has_text=option).first.click()
-
-
-def nav(page, label: str) -> None:
-    """Go to a page through the sidebar, as a user does (the session and its data stay)."""
-    page.locator('[data-testid="stSidebarNav"] a').filter(has_text=label).first.click()
-    wait_for_app(page)
-    page.locator("h1").filter(has_text=label).first.wait_for()
+from tests.e2e.conftest import goto, nav, run_fast_segmentation, shot, wait_for_app
 
 
 def download(page, button: str) -> bytes:
@@ -42,9 +26,6 @@ def download(page, button: str) -> bytes:
     return Path(pending.value.path()).read_bytes()
 
 
-def shot(page, name: str) -> None:
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SHOTS / f"act_e2e_{name}.png"), full_page=True)
 
 
 def test_export_the_report_and_model_then_assign_customers_with_it(page, app_server) -> None:
@@ -53,12 +34,7 @@ def test_export_the_report_and_model_then_assign_customers_with_it(page, app_ser
     wait_for_app(page, timeout=120_000)
     page.locator('[data-testid="stSidebar"]').get_by_text("2,000 rows · 15 columns").wait_for()
 
-    nav(page, "Segment")
-    choose(page, "Embedding model", "TF-IDF")
-    choose(page, "Reduce before clustering", "PCA")
-    choose(page, "Map layout", "PCA")
-    page.get_by_role("button", name="Run segmentation").click()
-    wait_for_app(page, timeout=300_000)
+    run_fast_segmentation(page)
     page.get_by_text("Current run: Run 1 · k-means").wait_for()
     summary = page.locator('[data-testid="stSidebar"]').get_by_text(re.compile(r"\d+ segments")).first.inner_text()
     n_segments = int(re.search(r"(\d+) segments", summary).group(1))
@@ -72,7 +48,7 @@ def test_export_the_report_and_model_then_assign_customers_with_it(page, app_ser
     nav(page, "Export")
     for group in ("Audiences", "Share", "Reuse"):
         page.locator("h5").filter(has_text=group).first.wait_for()
-    shot(page, "export")
+    shot(page, "act_e2e_export")
     report = download(page, "Stakeholder report (HTML)").decode("utf-8")
     segment_names = ["Big spenders", *(f"Segment {n}" for n in range(2, n_segments + 1))]
     assert all(segment in report for segment in segment_names)
@@ -91,7 +67,7 @@ def test_export_the_report_and_model_then_assign_customers_with_it(page, app_ser
     page.get_by_text("Movement since the model was built").wait_for()
     page.get_by_text(re.compile(r"\d+% stayed in the same segment")).first.wait_for()
     assert page.locator('[data-testid="stException"]').count() == 0
-    shot(page, "assign")
+    shot(page, "act_e2e_assign")
     assigned = pd.read_csv(io.BytesIO(download(page, "Download assigned customers CSV")), dtype=str)
     assert len(assigned) == 2000
     assert {"customer_id", "segment_id", "segment_name", "confidence"} <= set(assigned.columns)

@@ -10,31 +10,18 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from tests.e2e.conftest import goto, wait_for_app
+from tests.e2e.conftest import choose, goto, nav, shot, wait_for_app
 
 DATA = Path(__file__).resolve().parents[3] / "shared" / "data"
 MALL = DATA / "mall_customers" / "Mall_Customers.csv"
-SHOTS = Path(__file__).resolve().parents[2] / ".cache" / "e2e-shots"
 PAGES = {"data": "Data", "segment": "Segment", "map": "Map", "profiles": "Profiles", "quality": "Quality",
          "export": "Export"}
 
 
-def choose(page, key: str, option: str) -> None:
-    """Pick ``option`` in the selectbox whose widget key is ``key``."""
-    page.locator(f".st-key-{key} [role=combobox]").click()
-    page.get_by_role("option", name=option, exact=True).click()
 
 
-def nav(page, label: str) -> None:
-    """Go to a page through the sidebar, as a user does (the session and its data stay)."""
-    page.locator('[data-testid="stSidebarNav"] a').filter(has_text=label).first.click()
-    wait_for_app(page)
-    page.locator("h1").filter(has_text=label).first.wait_for()
 
 
-def shot(page, name: str) -> None:
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
 
 
 @pytest.mark.parametrize("path", ["", *PAGES])

@@ -13,29 +13,7 @@ import io
 import re
 from pathlib import Path
 
-from tests.e2e.conftest import goto, wait_for_app
-
-SHOTS = Path("/tmp/shots")
-
-
-def shot(target, name: str) -> None:
-    """A screenshot of the page's viewport, or of one element (Streamlit scrolls inside its own container, so a
-    "full page" shot of the page would still stop at the viewport)."""
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    target.screenshot(path=str(SHOTS / f"understand_{name}.png"))
-
-
-def choose(page, key: str, option: str) -> None:
-    """Pick ``option`` in the selectbox whose widget key is (or, ending in "_", starts with) ``key``."""
-    where = f'[class*="st-key-{key}"]' if key.endswith("_") else f".st-key-{key}"
-    page.locator(f"{where} [role=combobox]").click()
-    page.get_by_role("option", name=option, exact=True).click()
-
-
-def open_page(page, title: str) -> None:
-    """Navigate inside the app (a new URL would start a new session and lose the data)."""
-    page.locator('[data-testid="stSidebarNav"]').get_by_role("link", name=title, exact=True).click()
-    wait_for_app(page)
+from tests.e2e.conftest import choose, goto, nav, run_fast_segmentation, shot, wait_for_app
 
 
 def test_a_lasso_on_the_map_summarises_and_downloads_the_selected_customers(app_server: str, page) -> None:
@@ -44,19 +22,13 @@ def test_a_lasso_on_the_map_summarises_and_downloads_the_selected_customers(app_
     wait_for_app(page)
     page.get_by_text("Column roles").first.wait_for()
 
-    open_page(page, "Segment")
-    choose(page, "seg_model", "TF-IDF (fast)")
-    choose(page, "seg_reduce", "PCA (fast, linear)")
-    choose(page, "seg_map", "PCA (fast)")
-    page.locator(".st-key-seg_run button").click()
-    page.get_by_text("Current run: Run 1").wait_for(timeout=180_000)
-    wait_for_app(page)
+    run_fast_segmentation(page)
 
-    open_page(page, "Map")
+    nav(page, "Map")
     chart = page.locator('[data-testid="stPlotlyChart"]').first
     chart.wait_for()
     page.wait_for_timeout(1500)  # plotly draws after the script run has finished
-    shot(page, "map")
+    shot(page, "understand_map")
 
     area = chart.locator(".nsewdrag").first.bounding_box()
     assert area is not None
@@ -82,8 +54,8 @@ def test_a_lasso_on_the_map_summarises_and_downloads_the_selected_customers(app_
     assert profile > 0
     assert selection.locator('[data-testid="stDataFrame"]').count() == 1
     page.mouse.move(5, 5)  # no hover label over the chart
-    shot(page, "map_selection")
-    shot(selection, "map_selection_summary")
+    shot(page, "understand_map_selection")
+    shot(selection, "understand_map_selection_summary")
 
     with page.expect_download() as pending:
         selection.locator(".st-key-map_download_selection button").click()

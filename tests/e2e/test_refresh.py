@@ -9,32 +9,10 @@ Screenshots go to /tmp/shots/workspace_*.png (Home and Settings included).
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 from playwright.sync_api import expect
 
-from tests.e2e.conftest import goto, wait_for_app
-
-SHOTS = Path("/tmp/shots")
-
-
-def choose(page, label: str, option: str) -> None:
-    """Pick ``option`` in the Streamlit selectbox labelled ``label``."""
-    box = page.locator('[data-testid="stSelectbox"]').filter(has_text=label).first
-    box.get_by_role("combobox").click()
-    page.get_by_role("option").filter(has_text=option).first.click()
-
-
-def nav(page, label: str, heading: str | None = None) -> None:
-    """Go to a page through the sidebar, as a user does."""
-    page.locator('[data-testid="stSidebarNav"] a').filter(has_text=label).first.click()
-    wait_for_app(page)
-    page.locator("h1").filter(has_text=heading or label).first.wait_for()
-
-
-def shot(page, name: str) -> None:
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SHOTS / f"workspace_{name}.png"), full_page=True)
+from tests.e2e.conftest import goto, nav, run_fast_segmentation, shot, wait_for_app
 
 
 def test_a_refresh_keeps_the_dataset_the_run_and_the_segment_names(page, app_server) -> None:
@@ -44,12 +22,7 @@ def test_a_refresh_keeps_the_dataset_the_run_and_the_segment_names(page, app_ser
     sidebar = page.locator('[data-testid="stSidebar"]')
     sidebar.get_by_text("2,000 rows · 15 columns").wait_for()
 
-    nav(page, "Segment")
-    choose(page, "Embedding model", "TF-IDF")
-    choose(page, "Reduce before clustering", "PCA")
-    choose(page, "Map layout", "PCA")
-    page.get_by_role("button", name="Run segmentation").click()
-    wait_for_app(page, timeout=300_000)
+    run_fast_segmentation(page)
     page.get_by_text("Current run: Run 1 · k-means").wait_for()
 
     nav(page, "Profiles")
@@ -57,7 +30,7 @@ def test_a_refresh_keeps_the_dataset_the_run_and_the_segment_names(page, app_ser
     name.fill("Big spenders")
     name.press("Enter")
     wait_for_app(page)
-    shot(page, "before_refresh")
+    shot(page, "workspace_before_refresh")
     assert re.search(r"[?&]project=[0-9a-f]{12}", page.url) and re.search(r"[?&]run=1\b", page.url)
 
     page.reload(wait_until="domcontentloaded")
@@ -69,11 +42,11 @@ def test_a_refresh_keeps_the_dataset_the_run_and_the_segment_names(page, app_ser
     assert sidebar.get_by_text("Demo customers").count() >= 1  # the project (and its dataset)
     assert sidebar.get_by_text("2,000 rows · 15 columns").count() == 1
     assert sidebar.get_by_text("Run 1 · k-means").count() == 1
-    shot(page, "after_refresh")
+    shot(page, "workspace_after_refresh")
 
     nav(page, "Home", "Segment Studio")
     page.get_by_text("1 dataset · 1 run").first.wait_for()
-    shot(page, "home")
+    shot(page, "workspace_home")
     nav(page, "Settings")
     page.get_by_text("Where files live").wait_for()
-    shot(page, "settings")
+    shot(page, "workspace_settings")
