@@ -51,6 +51,26 @@ def _role(value: str) -> tuple[str, str]:
     return column, role
 
 
+def add_representation_options(parser: argparse.ArgumentParser) -> None:
+    """Options shared by ``run`` and ``auto``: text, embedding model, reduction, roles, seed, output."""
+    parser.add_argument("--text", action="append", default=[], metavar="COLUMN",
+                        help="free-text column to embed (repeat for several)")
+    parser.add_argument("--model", default=DEFAULT_MODEL,
+                        help=f"embedding model: '{DEFAULT_MODEL}' (offline default), 'tfidf' (fast), or a "
+                             "sentence-transformers model name or local folder")
+    parser.add_argument("--reduce", default="umap", choices=["umap", "pca", "none"],
+                        help="reduction before clustering (default umap)")
+    parser.add_argument("--components", type=int, default=5, help="dimensions of the cluster space (default 5)")
+    parser.add_argument("--neighbors", type=int, default=15, help="UMAP neighbours, 5 to 50 (default 15)")
+    parser.add_argument("--map", default="umap", choices=["umap", "pca"], help="2-D map layout (default umap)")
+    parser.add_argument("--role", action="append", default=[], type=_role, metavar="COLUMN=ROLE",
+                        help=f"override a column's role ({', '.join(ROLES)}); e.g. segment=label to check the "
+                             "segments against known groups")
+    parser.add_argument("--seed", type=int, default=42, help="random seed (default 42)")
+    parser.add_argument("--include-pii", action="store_true", help="keep PII columns in the exported customers")
+    parser.add_argument("--quiet", action="store_true", help="print only errors")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m segmentation",
                                      description="Segment Studio: customer segmentation from the command line.")
@@ -61,11 +81,7 @@ def build_parser() -> argparse.ArgumentParser:
                          description="Segment a customer file (CSV, TSV, Excel, Parquet; gzip allowed).")
     run.add_argument("file", help="customer file: one row per customer, or order lines (see --rollup)")
     run.add_argument("--out", required=True, help="output folder (created if missing)")
-    run.add_argument("--text", action="append", default=[], metavar="COLUMN",
-                     help="free-text column to embed (repeat for several)")
-    run.add_argument("--model", default=DEFAULT_MODEL,
-                     help=f"embedding model: '{DEFAULT_MODEL}' (offline default), 'tfidf' (fast), or a "
-                          "sentence-transformers model name or local folder")
+    add_representation_options(run)
     run.add_argument("--text-weight", type=float, default=0.5,
                      help="share of the distance given to text, 0 to 1 (default 0.5)")
     run.add_argument("--algorithm", default="kmeans", choices=sorted(CLUSTERERS),
@@ -73,22 +89,12 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--clusters", "-k", type=int, default=None, help="number of segments (k-means, GMM, Ward)")
     run.add_argument("--param", action="append", default=[], type=_param, metavar="NAME=VALUE",
                      help="algorithm parameter, e.g. min_cluster_size=30 (repeat for several)")
-    run.add_argument("--reduce", default="umap", choices=["umap", "pca", "none"],
-                     help="reduction before clustering (default umap)")
-    run.add_argument("--components", type=int, default=5, help="dimensions of the cluster space (default 5)")
-    run.add_argument("--neighbors", type=int, default=15, help="UMAP neighbours, 5 to 50 (default 15)")
-    run.add_argument("--map", default="umap", choices=["umap", "pca"], help="2-D map layout (default umap)")
-    run.add_argument("--role", action="append", default=[], type=_role, metavar="COLUMN=ROLE",
-                     help=f"override a column's role ({', '.join(ROLES)})")
     run.add_argument("--drop-duplicates", action="store_true", help="drop duplicate customers before segmenting")
     run.add_argument("--clip", type=float, default=0.0, help="clip numeric outliers at this quantile, e.g. 0.01")
     run.add_argument("--no-mask-pii", action="store_true", help="embed text without masking e-mails and phones")
-    run.add_argument("--seed", type=int, default=42, help="random seed (default 42)")
     run.add_argument("--config", help="a config.json from an earlier run; other options are then ignored")
     run.add_argument("--encoding", help="text encoding of the file, e.g. utf-8 or cp1252 (default: detect)")
     run.add_argument("--delimiter", help="column delimiter (default: detect among , ; tab |)")
-    run.add_argument("--include-pii", action="store_true", help="keep PII columns in the exported customers")
-    run.add_argument("--quiet", action="store_true", help="print only errors")
     from . import cli_act
 
     cli_act.add_export_options(run)

@@ -11,7 +11,7 @@ import sys
 import time
 from pathlib import Path
 
-from .config import DEFAULT_MODEL, BlendConfig, CleanConfig, ReduceConfig, RolesConfig, RunConfig, TextConfig
+from .config import BlendConfig, CleanConfig, ReduceConfig, RolesConfig, RunConfig, TextConfig
 from .selection import ALGORITHMS
 
 
@@ -28,7 +28,7 @@ def _algorithms(value: str) -> tuple[str, ...]:
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the ``auto`` command to the CLI's subcommands."""
-    from .cli import _role
+    from .cli import add_representation_options
 
     parser = subparsers.add_parser(
         "auto", help="try algorithms and numbers of segments, write the best segmentation and a leaderboard",
@@ -37,11 +37,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                     "and stability; write the recommended segmentation and leaderboard.csv.")
     parser.add_argument("file", help="customer file: one row per customer (CSV, TSV, Excel, Parquet)")
     parser.add_argument("--out", required=True, help="output folder (created if missing)")
-    parser.add_argument("--text", action="append", default=[], metavar="COLUMN",
-                        help="free-text column to embed (repeat for several)")
-    parser.add_argument("--model", default=DEFAULT_MODEL,
-                        help=f"embedding model: '{DEFAULT_MODEL}' (offline default), 'tfidf' (fast), or a "
-                             "sentence-transformers model name or local folder")
+    add_representation_options(parser)
     parser.add_argument("--text-weight", type=float, default=None,
                         help="share of the distance given to text, 0 to 1 (default 0.5 with --text, else 0)")
     parser.add_argument("--max-k", type=int, default=None,
@@ -58,16 +54,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="stability re-runs per candidate (default 3; 0 is faster but skips stability)")
     parser.add_argument("--sample-size", type=int, default=5000,
                         help="search on a random sample of this many customers when there are more (default 5000)")
-    parser.add_argument("--reduce", default="umap", choices=["umap", "pca", "none"],
-                        help="reduction before clustering (default umap)")
-    parser.add_argument("--components", type=int, default=5, help="dimensions of the cluster space (default 5)")
-    parser.add_argument("--neighbors", type=int, default=15, help="UMAP neighbours, 5 to 50 (default 15)")
-    parser.add_argument("--map", default="umap", choices=["umap", "pca"], help="2-D map layout (default umap)")
-    parser.add_argument("--role", action="append", default=[], type=_role, metavar="COLUMN=ROLE",
-                        help="override a column's role (e.g. segment=label to check against known groups)")
-    parser.add_argument("--seed", type=int, default=42, help="random seed (default 42)")
-    parser.add_argument("--include-pii", action="store_true", help="keep PII columns in the exported customers")
-    parser.add_argument("--quiet", action="store_true", help="print only errors")
     parser.set_defaults(handler=cmd_auto)
 
 
