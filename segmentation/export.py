@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .config import json_safe
 from .errors import ConfigError, DataError
 from .pipeline import SegmentationResult
 from .profiling import profiles_table, segment_label
@@ -259,18 +260,13 @@ def run_manifest(result: SegmentationResult, names: Mapping[int, str] | None = N
 
 
 def _json(value: Any) -> str:
-    def clean(v: Any) -> Any:
-        if isinstance(v, Mapping):
-            return {str(k): clean(x) for k, x in v.items()}
-        if isinstance(v, (list, tuple)):
-            return [clean(x) for x in v]
-        if isinstance(v, np.generic):
-            v = v.item()
-        if isinstance(v, float) and not np.isfinite(v):
-            return None
-        return v
+    return json.dumps(json_safe(value), indent=2, default=str, allow_nan=False)
 
-    return json.dumps(clean(value), indent=2, default=str, allow_nan=False)
+
+def manifest_json(result: SegmentationResult, names: Mapping[int, str] | None = None,
+                  exported_at: Any = None) -> bytes:
+    """The run manifest as JSON bytes, for a download."""
+    return _json(run_manifest(result, names, exported_at=exported_at)).encode("utf-8")
 
 
 def write_run(result: SegmentationResult, out_dir: Any, names: Mapping[int, str] | None = None,

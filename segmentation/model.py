@@ -54,7 +54,7 @@ import numpy as np
 import pandas as pd
 
 from . import __version__
-from .config import TFIDF_MODEL, CleanConfig
+from .config import TFIDF_MODEL, CleanConfig, json_safe
 from .errors import DataError, ModelFileError
 from .features import MISSING, FeatureRecipe, category_values, transform_features
 from .profiling import NOISE_NAME, segment_label
@@ -476,7 +476,7 @@ class SegmentModel:
     # --- bytes --------------------------------------------------------------------------------
     def to_bytes(self) -> bytes:
         """The model file's bytes (a zip of manifest.json and arrays.npz); the same model gives the same bytes."""
-        manifest = json.dumps(_json_safe(self.manifest), indent=1, sort_keys=True, allow_nan=False).encode("utf-8")
+        manifest = json.dumps(json_safe(self.manifest), indent=1, sort_keys=True, allow_nan=False).encode("utf-8")
         buffer = io.BytesIO()
         with zipfile.ZipFile(buffer, "w") as archive:
             info = zipfile.ZipInfo(MANIFEST_MEMBER, date_time=_FIXED_TIME)
@@ -896,19 +896,6 @@ def _npz_bytes(arrays: Mapping[str, np.ndarray]) -> bytes:
             info.compress_type = zipfile.ZIP_DEFLATED
             archive.writestr(info, member.getvalue())
     return buffer.getvalue()
-
-
-def _json_safe(value: Any) -> Any:
-    """JSON-ready copy: numpy scalars as Python numbers, NaN and infinity as null, tuples as lists."""
-    if isinstance(value, Mapping):
-        return {str(k): _json_safe(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_json_safe(v) for v in value]
-    if isinstance(value, np.generic):
-        value = value.item()
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    return value
 
 
 _REQUIRED_KEYS = ("training", "config", "roles", "columns", "features", "text", "blocks", "assign", "segments")

@@ -24,7 +24,7 @@ import pandas as pd
 from . import __version__
 from .clean import clean_table
 from .clustering import cluster
-from .config import RunConfig, stable_hash
+from .config import RunConfig, json_safe, stable_hash
 from .embeddings import EmbeddingCache, embed_texts, make_embedder
 from .errors import ConfigError, DataError
 from .features import build_features
@@ -92,8 +92,7 @@ class SegmentationResult:
             "unassigned": int((self.labels < 0).sum()),
             "config": self.config.to_dict(),
             "roles": dict(self.roles),
-            "metrics": {k: (None if isinstance(v, float) and not np.isfinite(v) else v)
-                        for k, v in self.metrics.items()},
+            "metrics": json_safe(dict(self.metrics)),
             "timings_seconds": {k: round(v, 3) for k, v in self.timings.items()},
             "notes": list(self.notes),
         }

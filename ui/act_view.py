@@ -18,12 +18,10 @@ import datetime as dt
 import hashlib
 import html
 import json
-import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
@@ -94,20 +92,9 @@ def profiles_file(run: RunExport) -> bytes:
     return export.to_csv_bytes(export.profile_table(run.result, run.names))
 
 
-def _finite(value: Any) -> Any:
-    if isinstance(value, Mapping):
-        return {str(k): _finite(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_finite(v) for v in value]
-    if isinstance(value, np.generic):
-        value = value.item()
-    return None if isinstance(value, float) and not math.isfinite(value) else value
-
-
 def manifest_file(run: RunExport, exported_at: dt.datetime | None = None) -> bytes:
     """The run manifest (settings, metrics, versions, seeds, row counts, names) as JSON, stamped now."""
-    manifest = export.run_manifest(run.result, run.names, exported_at=exported_at or dt.datetime.now())
-    return json.dumps(_finite(manifest), indent=2, default=str, allow_nan=False).encode("utf-8")
+    return export.manifest_json(run.result, run.names, exported_at=exported_at or dt.datetime.now())
 
 
 def stability_for_report(state: Studio, run_id: str) -> dict[str, Any] | None:
