@@ -80,3 +80,50 @@ def test_default_model_and_the_same_model_as_a_local_folder_agree(tmp_path):
     np.testing.assert_allclose(a, b, atol=1e-5)
     sims = a @ a.T
     assert sims[0, 1] > 0.6 > sims[0, 2]
+
+
+def test_backend_is_checked_and_the_environment_can_choose_it(monkeypatch):
+    with pytest.raises(ConfigError, match="backend must be 'auto', 'openvino' or 'torch'"):
+        SentenceTransformerEmbedder(backend="tpu")
+    monkeypatch.setenv("SEGMENT_STUDIO_EMBED_BACKEND", "torch")
+    assert SentenceTransformerEmbedder().backend == "torch"
+    assert not SentenceTransformerEmbedder().uses_openvino()
+    assert SentenceTransformerEmbedder(backend="openvino").backend == "openvino"  # an explicit choice wins
+
+
+@pytest.mark.slow
+def test_openvino_backend_agrees_with_torch_fp32_and_is_deterministic(monkeypatch):
+    import openvino_telemetry.main
+
+    from segmentation.paths import cache_dir
+
+    def no_telemetry(*args, **kwargs):
+        raise AssertionError("OpenVINO's usage telemetry must never be started")
+
+    # only OpenVINO's runtime runs; its conversion tools, which start telemetry, are never called
+    monkeypatch.setattr(openvino_telemetry.main.Telemetry, "__init__", no_telemetry)
+    fast = SentenceTransformerEmbedder(backend="openvino")
+    assert fast.uses_openvino()
+    reference = SentenceTransformerEmbedder(backend="torch", precision="fp32").embed(TEXTS)
+    first = fast.embed(TEXTS)
+    assert first.shape == reference.shape and first.dtype == np.float32
+    assert (first * reference).sum(axis=1).min() > 0.999
+    np.testing.assert_array_equal(first, SentenceTransformerEmbedder(backend="openvino").embed(TEXTS))
+    # the export is kept on disk for the next process
+    assert list((cache_dir() / "openvino").glob("*.onnx"))
+
+
+@pytest.mark.slow
+def test_a_model_openvino_cannot_run_falls_back_to_torch(monkeypatch):
+    from segmentation import embed_openvino, embeddings
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("unsupported operator")
+
+    monkeypatch.setattr(embed_openvino, "encode", broken)
+    monkeypatch.setattr(embeddings, "_OPENVINO_FAILED", set())
+    with pytest.raises(ConfigError, match="cannot run on OpenVINO.*torch backend"):
+        SentenceTransformerEmbedder(backend="openvino").embed(TEXTS[:2])
+    auto = SentenceTransformerEmbedder(backend="auto")
+    vectors = auto.embed(TEXTS[:2])
+    assert vectors.shape == (2, 384) and not auto.uses_openvino()
