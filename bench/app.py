@@ -6,6 +6,10 @@ interactive (the "Use demo data" button can be clicked), and until the demo
 segmentation is on screen after clicking Run with the default settings
 (all-MiniLM-L6-v2 + UMAP + k-means; ``--fast`` uses TF-IDF + PCA instead).
 Target: the first page interactive within 3 s of the server answering.
+
+For scale it first measures the same thing for a bare Streamlit page (a title and
+one button) in this run: Streamlit's own floor on this machine. ``--visits N``
+opens the first page N times (the first visit pays the server's first script run).
 """
 
 from __future__ import annotations
@@ -22,12 +26,49 @@ sys.path.insert(0, str(ROOT))
 
 from tests.e2e.conftest import CHROMIUM_ARGS, CHROMIUM_PATH, start_streamlit, stop_streamlit, wait_for_app  # noqa: E402
 
+BARE_APP = """import streamlit as st
+st.title("Bare Streamlit page")
+st.button("Use demo data")
+"""
+
+
+def first_page_seconds(playwright, app: Path, cwd: Path, env: dict, visits: int) -> list[float]:
+    """Seconds from opening the page until "Use demo data" can be clicked and the script is done, per visit."""
+    proc, url = start_streamlit(app, cwd, env)
+    try:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM_PATH, args=CHROMIUM_ARGS, headless=True)
+        out = []
+        for _ in range(visits):
+            page = browser.new_page(viewport={"width": 1400, "height": 900})
+            start = time.perf_counter()
+            page.goto(url, wait_until="domcontentloaded")
+            page.get_by_role("button", name="Use demo data").first.wait_for(state="visible")
+            wait_for_app(page)
+            out.append(time.perf_counter() - start)
+            page.close()
+        browser.close()
+        return out
+    finally:
+        stop_streamlit(proc)
+
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--fast", action="store_true", help="TF-IDF + PCA instead of the default model and UMAP")
+    parser.add_argument("--visits", type=int, default=3)
     args = parser.parse_args()
     from playwright.sync_api import sync_playwright
+
+    bare = Path(tempfile.mkdtemp(prefix="bench-app-bare-")) / "bare.py"
+    bare.write_text(BARE_APP)
+    with sync_playwright() as playwright:
+        floor = first_page_seconds(playwright, bare, bare.parent, dict(os.environ), args.visits)
+        ours = first_page_seconds(playwright, ROOT / "app.py", ROOT,
+                                  dict(os.environ, SEGMENT_STUDIO_HOME=tempfile.mkdtemp(prefix="bench-app-")),
+                                  args.visits)
+    print("first page interactive, seconds per visit (browser navigation included):")
+    print(f"  bare Streamlit page: {', '.join(f'{s:.2f}' for s in floor)}")
+    print(f"  Segment Studio home: {', '.join(f'{s:.2f}' for s in ours)}")
 
     env = dict(os.environ, SEGMENT_STUDIO_HOME=tempfile.mkdtemp(prefix="bench-app-"))
     env.setdefault("NUMBA_CACHE_DIR", str(ROOT / ".cache" / "numba"))

@@ -22,6 +22,7 @@ ROLES = ("id", "numeric", "categorical", "text", "date", "pii", "label", "ignore
 
 DEFAULT_MODEL = "all-MiniLM-L6-v2"
 TFIDF_MODEL = "tfidf"
+APP_MAX_UPLOAD_MB = 200  # the app refuses larger uploads; the command line takes any size
 
 
 def _check_range(owner: str, name: str, value: float, low: float, high: float) -> None:

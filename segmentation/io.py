@@ -25,11 +25,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .config import APP_MAX_UPLOAD_MB  # noqa: F401  (part of this module's interface)
 from .errors import ConfigError, DataError
 from .schema import name_tokens
-
-APP_MAX_UPLOAD_MB: int = 200
-"""The app refuses uploads above this size; the CLI has no limit."""
 
 DELIMITERS: tuple[str, ...] = (",", ";", "\t", "|")
 SUPPORTED_FORMATS = "Upload CSV, TSV, Excel (.xlsx) or Parquet."

@@ -43,13 +43,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
-import pandas as pd
-
 from .config import ROLES, RunConfig
 from .errors import ConfigError, WorkspaceError
-from .io import Dataset, LoadReport
+from .lazy import lazy
 from .paths import cache_dir, home_dir
+
+np = lazy("numpy")
+pd = lazy("pandas")
+io = lazy("segmentation.io")
 
 if TYPE_CHECKING:
     from .pipeline import SegmentationResult
@@ -839,7 +840,7 @@ class Project:
         return row
 
     # --- datasets -------------------------------------------------------------------------------------------------
-    def add_dataset(self, dataset: Dataset, role_overrides: Mapping[str, str] | None = None) -> int:
+    def add_dataset(self, dataset: io.Dataset, role_overrides: Mapping[str, str] | None = None) -> int:
         """Keep a loaded dataset (table as Parquet, name, digest, load report); returns its id.
 
         A dataset whose digest is already in the project is not stored twice: its id
@@ -908,7 +909,7 @@ class Project:
             row = db.execute("SELECT id FROM datasets WHERE digest = ?", (digest,)).fetchone()
         return int(row[0]) if row else None
 
-    def load_dataset(self, dataset_id: int) -> Dataset:
+    def load_dataset(self, dataset_id: int) -> io.Dataset:
         """The dataset as it was loaded: same table, name, digest and load report."""
         with self._read() as db:
             name, digest, key, report_json = self._row(
@@ -920,7 +921,7 @@ class Project:
             rejected = _read_parquet(rejected_path, f"list of rejected rows of dataset {name!r}")
         else:
             rejected = pd.DataFrame([], columns=["line", "reason", "raw"])  # as io.load_table builds it
-        report = LoadReport(
+        report = io.LoadReport(
             format=stored["format"], encoding=stored["encoding"], delimiter=stored["delimiter"],
             rows_read=int(stored["rows_read"]), rows_kept=int(stored["rows_kept"]),
             rows_rejected=int(stored["rows_rejected"]), rejected=rejected,
@@ -928,7 +929,8 @@ class Project:
             unconverted_cells={str(k): int(v) for k, v in stored["unconverted_cells"].items()},
             warnings=tuple(stored["warnings"]),
         )
-        return Dataset(table=self._dataset_table(key, name).copy(deep=False), name=name, digest=digest, report=report)
+        table = self._dataset_table(key, name).copy(deep=False)
+        return io.Dataset(table=table, name=name, digest=digest, report=report)
 
     def _dataset_table(self, key: str, name: str) -> pd.DataFrame:
         """The stored table, kept for the two most recent datasets (their files never change)."""
@@ -1434,7 +1436,7 @@ def _decode_dataclass(value: Mapping[str, Any]) -> Any:
 # --------------------------------------------------------------------------------------------------------------------
 # For the CLI and the settings page
 # --------------------------------------------------------------------------------------------------------------------
-def record_cli_run(workspace: Workspace, project_name: str, dataset: Dataset, result: SegmentationResult,
+def record_cli_run(workspace: Workspace, project_name: str, dataset: io.Dataset, result: SegmentationResult,
                    role_overrides: Mapping[str, str] | None = None) -> int:
     """Save a command-line run into ``project_name`` (created if needed; the dataset added if new); returns its id."""
     try:

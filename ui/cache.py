@@ -17,11 +17,17 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-import pandas as pd
 import streamlit as st
 
-from segmentation import clean, io, pipeline, schema, transactions
 from segmentation.config import RunConfig
+from segmentation.lazy import lazy
+
+pd = lazy("pandas")
+clean = lazy("segmentation.clean")
+io = lazy("segmentation.io")
+pipeline = lazy("segmentation.pipeline")
+schema = lazy("segmentation.schema")
+transactions = lazy("segmentation.transactions")
 
 DEMO_PATH = Path(__file__).resolve().parent.parent / "assets" / "demo_customers.csv"
 DEMO_NAME = "Demo customers"

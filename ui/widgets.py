@@ -14,16 +14,20 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-import pandas as pd
 import streamlit as st
 
-from segmentation import io, pipeline, privacy
-from segmentation.config import ROLES, RunConfig
+from segmentation.config import APP_MAX_UPLOAD_MB, ROLES, RunConfig
 from segmentation.errors import SegmentationError
-from segmentation.plots import segment_colour
+from segmentation.lazy import lazy
 
 from . import cache, workspace_sync
 from .state import RunRecord, Source, studio
+
+pd = lazy("pandas")
+io = lazy("segmentation.io")
+pipeline = lazy("segmentation.pipeline")
+privacy = lazy("segmentation.privacy")
+plots = lazy("segmentation.plots")
 
 ASSETS = Path(__file__).resolve().parent.parent / "assets"
 PAGES = {
@@ -218,7 +222,7 @@ def upload_box(key: str, label: str = "Upload a customer file") -> bool:
     uploaded = st.file_uploader(label, type=UPLOAD_TYPES, key=key,
                                 help="CSV, TSV, TXT, Excel (.xlsx), Parquet, or any of them gzipped. One row per "
                                      "customer, or order lines that can be rolled up. Up to "
-                                     f"{io.APP_MAX_UPLOAD_MB} MB; the file never leaves this computer.")
+                                     f"{APP_MAX_UPLOAD_MB} MB; the file never leaves this computer.")
     if uploaded is not None and studio().upload_is_new(f"{key}:{uploaded.file_id}"):
         return load_into_session(uploaded.name, uploaded.getvalue())
     return False
@@ -541,7 +545,7 @@ def run_summary(run: RunRecord, runs: list[RunRecord]) -> None:
 
 # --------------------------------------------------------------------------- segments
 def segment_dot(segment: int) -> str:
-    colour = segment_colour(segment)
+    colour = plots.segment_colour(segment)
     return (f'<span style="display:inline-block;width:0.8em;height:0.8em;border-radius:50%;'
             f'background:{colour};margin-right:0.4em;vertical-align:-0.05em"></span>')
 
