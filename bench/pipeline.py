@@ -33,7 +33,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("NUMBA_CACHE_DIR", str(ROOT / ".cache" / "numba"))
-os.environ["SEGMENT_STUDIO_HOME"] = tempfile.mkdtemp(prefix="bench-pipeline-")
+# a fresh workspace: "cold" means nothing cached (--workspace reuses one, for --only-umap-check)
+_workspace = sys.argv[sys.argv.index("--workspace") + 1] if "--workspace" in sys.argv[:-1] else None
+os.environ["SEGMENT_STUDIO_HOME"] = _workspace or tempfile.mkdtemp(prefix="bench-pipeline-")
 
 from segmentation.config import BlendConfig, ClusterConfig, ReduceConfig, RunConfig, TextConfig  # noqa: E402
 from segmentation.pipeline import StageCache, run  # noqa: E402
@@ -86,14 +88,17 @@ def umap_sampling_agreement(table: pd.DataFrame) -> None:
     cache = StageCache()
     clusterings = {"HDBSCAN": ClusterConfig.make("hdbscan", min_cluster_size=max(10, len(table) // 200)),
                    "k-means k=8": ClusterConfig.make("kmeans", n_clusters=8)}
-    print(f"\nUMAP fitted on a {sampled_reduce.sample_threshold:,}-row sample vs on all {len(table):,} rows:")
+    print(f"\nUMAP fitted on a {sampled_reduce.sample_threshold:,}-row sample vs on all {len(table):,} rows "
+          "(baseline: two full fits that differ only in the seed):")
     for name, cluster in clusterings.items():
         labels, seconds = {}, {}
-        for how, reduce in (("sample", sampled_reduce), ("full", full_reduce)):
-            result = run(table, RunConfig(text=text, blend=BlendConfig(0.7), reduce=reduce, cluster=cluster),
-                         cache=cache)
+        for how, reduce, seed in (("sample", sampled_reduce, 42), ("full", full_reduce, 42),
+                                  ("full, seed 7", full_reduce, 7)):
+            result = run(table, RunConfig(text=text, blend=BlendConfig(0.7), reduce=reduce, cluster=cluster,
+                                          random_state=seed), cache=cache)
             labels[how], seconds[how] = result.labels, result.timings.get("reduce", 0.0)
-        print(f"  {name:<12} ARI sample vs full {adjusted_rand_score(labels['sample'], labels['full']):.3f}"
+        print(f"  {name:<12} ARI sample vs full {adjusted_rand_score(labels['sample'], labels['full']):.3f}; "
+              f"full vs full, seed 7 {adjusted_rand_score(labels['full'], labels['full, seed 7']):.3f}"
               + (f"   (reduce: sample {seconds['sample']:.1f} s, full {seconds['full']:.1f} s)"
                  if name == "HDBSCAN" else ""))
 
@@ -132,10 +137,15 @@ def main() -> None:
     parser.add_argument("--no-reference-rerun", action="store_true",
                         help="run the reference once; its re-run with a new clustering setting re-does the same "
                              "work, so the cold time stands in for it (saves half an hour at 100,000 rows)")
+    parser.add_argument("--workspace", help="reuse this workspace (its embedding cache) instead of a fresh one")
+    parser.add_argument("--only-umap-check", action="store_true", help="skip the timed runs; implies --umap-check")
     parser.add_argument("--umap-check", action="store_true",
                         help="also fit UMAP on every row and report the ARI of the segments against the sampled fit")
     args = parser.parse_args()
     table = customers(args.rows)
+    if args.only_umap_check:
+        umap_sampling_agreement(table)
+        return
     print(f"{args.rows:,} customers with one review column; {os.cpu_count()} CPU cores; "
           f"workspace {os.environ['SEGMENT_STUDIO_HOME']}\n")
     results = ours(table)
