@@ -32,9 +32,9 @@ log = logging.getLogger(__name__)
 
 ProgressFn = Callable[[str, float], None]
 
-# one export per model folder and library versions; names of the tokenizer's outputs
+# compiled models (with the names of their inputs) by model location and precision
 _EXPORT_LOCK = threading.Lock()
-_COMPILED: dict[tuple[str, str], Any] = {}
+_COMPILED: dict[tuple[str, bool], tuple[Any, list[str]]] = {}
 
 
 def openvino_available() -> bool:
@@ -52,16 +52,6 @@ def _tokenize(st_model: Any, texts: Sequence[str]) -> dict[str, Any]:
     return method(list(texts))
 
 
-def _token_counts(st_model: Any, texts: Sequence[str]) -> list[int]:
-    """Tokens per text (after truncation), to batch texts of equal length: almost no padding."""
-    tokenizer = getattr(st_model, "tokenizer", None)
-    try:
-        return tokenizer(list(texts), truncation=True, max_length=st_model.max_seq_length,
-                         return_length=True, return_attention_mask=False)["length"]
-    except Exception:  # a tokenizer without these options: characters are a fair proxy
-        return [len(t) for t in texts]
-
-
 def _export_key(location: str, input_names: Sequence[str]) -> str:
     import torch
 
@@ -75,21 +65,19 @@ def _export_key(location: str, input_names: Sequence[str]) -> str:
     return hashlib.sha256("|".join(parts).encode()).hexdigest()[:20]
 
 
-class _Wrapper:
-    """A torch module taking the tokenizer's tensors positionally and returning token embeddings."""
+def _token_embeddings_module(model: Any, names: Sequence[str]) -> Any:
+    """A torch module taking the tokenizer's tensors positionally and returning the token embeddings."""
+    import torch
 
-    def __new__(cls, model: Any, names: Sequence[str]) -> Any:
-        import torch
+    class TokenEmbeddings(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.model = model
 
-        class Wrapped(torch.nn.Module):
-            def __init__(self) -> None:
-                super().__init__()
-                self.model = model
+        def forward(self, *tensors: Any) -> Any:
+            return self.model(**dict(zip(names, tensors, strict=True))).last_hidden_state
 
-            def forward(self, *tensors: Any) -> Any:
-                return self.model(**dict(zip(names, tensors, strict=True))).last_hidden_state
-
-        return Wrapped()
+    return TokenEmbeddings()
 
 
 def _export(st_model: Any, path: Path, names: Sequence[str]) -> None:
@@ -106,7 +94,7 @@ def _export(st_model: Any, path: Path, names: Sequence[str]) -> None:
         with torch.inference_mode(False), torch.no_grad(), warnings.catch_warnings():
             warnings.simplefilter("ignore")  # tracer notes about shapes the dynamic axes cover
             torch.onnx.export(
-                _Wrapper(auto_model, names), tuple(example[n] for n in names), str(tmp),
+                _token_embeddings_module(auto_model, names), tuple(example[n] for n in names), str(tmp),
                 input_names=list(names), output_names=["token_embeddings"],
                 dynamic_axes={n: {0: "batch", 1: "tokens"} for n in [*names, "token_embeddings"]},
                 opset_version=17, dynamo=False)
@@ -118,31 +106,30 @@ def _export(st_model: Any, path: Path, names: Sequence[str]) -> None:
 
 
 def compiled_model(st_model: Any, location: str, bf16: bool) -> tuple[Any, list[str]]:
-    """The OpenVINO model for ``st_model``'s transformer, exported on first use and cached on disk."""
+    """The OpenVINO model for ``st_model``'s transformer and its input names; exported to ONNX on first
+    use (kept on disk, keyed by the model's files and torch version), compiled once per process."""
     import openvino as ov
 
-    names = [n for n in ("input_ids", "attention_mask", "token_type_ids") if n in _tokenize(st_model, ["x"])]
-    key = _export_key(location, names)
     with _EXPORT_LOCK:
-        if (key, str(bf16)) not in _COMPILED:
+        if (location, bf16) not in _COMPILED:
+            names = [n for n in ("input_ids", "attention_mask", "token_type_ids") if n in _tokenize(st_model, ["x"])]
             folder = cache_dir() / "openvino"
             folder.mkdir(parents=True, exist_ok=True)
-            path = folder / f"{key}.onnx"
+            path = folder / f"{_export_key(location, names)}.onnx"
             if not path.exists():
                 log.info("Exporting the embedding model to %s (once per model)", path)
                 _export(st_model, path, names)
             core = ov.Core()
-            config = {"PERFORMANCE_HINT": "THROUGHPUT",
-                      "INFERENCE_PRECISION_HINT": "bf16" if bf16 else "f32"}
-            _COMPILED[(key, str(bf16))] = core.compile_model(core.read_model(str(path)), "CPU", config)
-    return _COMPILED[(key, str(bf16))], names
+            config = {"PERFORMANCE_HINT": "THROUGHPUT", "INFERENCE_PRECISION_HINT": "bf16" if bf16 else "f32"}
+            _COMPILED[(location, bf16)] = (core.compile_model(core.read_model(str(path)), "CPU", config), names)
+    return _COMPILED[(location, bf16)]
 
 
-def encode(st_model: Any, location: str, texts: Sequence[str], batch_size: int, bf16: bool,
+def encode(st_model: Any, location: str, texts: Sequence[str], order: np.ndarray, batch_size: int, bf16: bool,
            on_progress: ProgressFn | None = None) -> np.ndarray:
     """Normalised sentence embeddings for ``texts``, in order.
 
-    Texts are sorted by token count so each batch pads very little. Batches stream through
+    Batches are consecutive runs of ``order`` (``embeddings.batch_order``). They stream through
     OpenVINO's parallel infer requests: the next batch is tokenised and finished
     batches are pooled while the others run, and memory stays bounded by the
     number of requests in flight.
@@ -152,7 +139,6 @@ def encode(st_model: Any, location: str, texts: Sequence[str], batch_size: int, 
 
     compiled, names = compiled_model(st_model, location, bf16)
     tail = list(st_model)[1:]  # pooling, normalize, dense...: the model's own modules
-    order = np.argsort(_token_counts(st_model, texts), kind="stable")
     batches = [order[i:i + batch_size] for i in range(0, len(order), batch_size)]
     queue = ov.AsyncInferQueue(compiled)
     finished: dict[int, np.ndarray] = {}  # batch number -> token embeddings, filled by OpenVINO's threads

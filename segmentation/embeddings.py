@@ -116,10 +116,10 @@ def resolve_model(name: str) -> str:
     return default_model_path() if name.strip().lower() in _DEFAULT_ALIASES else name.strip()
 
 
-_MODELS: dict[str, Any] = {}
-_OPENVINO_FAILED: set[str] = set()
 BACKEND_ENV = "SEGMENT_STUDIO_EMBED_BACKEND"
+_MODELS: dict[str, Any] = {}
 _MODELS_LOCK = threading.Lock()
+_OPENVINO_FAILED: set[str] = set()  # model locations OpenVINO could not run: torch runs them
 
 
 def _load_sentence_transformer(location: str) -> Any:
@@ -150,6 +150,19 @@ def bf16_is_fast() -> bool:
         return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
     except (AttributeError, RuntimeError):
         return False
+
+
+def batch_order(model: Any, texts: Sequence[str]) -> np.ndarray:
+    """Text positions sorted by token count (after truncation), so each batch pads almost nothing.
+
+    Falls back to character counts for a tokenizer without these options.
+    """
+    try:
+        counts = model.tokenizer(list(texts), truncation=True, max_length=model.max_seq_length,
+                                 return_length=True, return_attention_mask=False)["length"]
+    except Exception:  # any tokenizer quirk: characters are a fair proxy
+        counts = [len(t) for t in texts]
+    return np.argsort(counts, kind="stable")
 
 
 class SentenceTransformerEmbedder:
@@ -197,19 +210,19 @@ class SentenceTransformerEmbedder:
         use_bf16 = self._use_bf16()
         if not texts:
             return np.zeros((0, model.get_sentence_embedding_dimension() or 0), dtype=np.float32)
+        order = batch_order(model, texts)
         if self.uses_openvino() and type(model[0]).__name__ == "Transformer":
             from . import embed_openvino
 
             try:
-                return embed_openvino.encode(model, self.location, texts, self.batch_size, use_bf16, on_progress)
+                return embed_openvino.encode(model, self.location, texts, order, self.batch_size, use_bf16,
+                                             on_progress)
             except Exception as exc:  # an architecture the exporter cannot handle: torch still can
                 if self.backend == "openvino":
                     raise ConfigError(f"The embedding model {self.name!r} cannot run on OpenVINO "
                                       f"({type(exc).__name__}: {exc}). Use the torch backend.") from exc
                 log.warning("OpenVINO could not run %s (%s); using torch", self.location, exc)
                 _OPENVINO_FAILED.add(self.location)
-        # sorting by length keeps padding short in each batch: same vectors, less work
-        order = np.argsort([len(t) for t in texts], kind="stable")
         out: np.ndarray | None = None
         for start in range(0, len(texts), self.batch_size):
             idx = order[start:start + self.batch_size]

@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .config import APP_MAX_UPLOAD_MB  # noqa: F401  (part of this module's interface)
+from .config import APP_MAX_UPLOAD_MB
 from .errors import ConfigError, DataError
 from .schema import name_tokens
 
