@@ -21,7 +21,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-from segmentation.embeddings import SentenceTransformerEmbedder, TfidfEmbedder, default_model_path  # noqa: E402
+from segmentation.represent.embed import SentenceTransformerEmbedder, TfidfEmbedder, default_model_path  # noqa: E402
 
 DATA = ROOT.parent / "shared" / "data" / "womens_clothing_reviews" / "Womens Clothing E-Commerce Reviews.csv"
 
@@ -52,7 +52,7 @@ def main() -> None:
     texts = reviews(args.rows)
     from sentence_transformers import SentenceTransformer
 
-    from segmentation.embeddings import embed_texts
+    from segmentation.represent.embed import embed_texts
 
     model = SentenceTransformer(default_model_path(), device="cpu")
     options = {

@@ -25,9 +25,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("SEGMENT_STUDIO_HOME", tempfile.mkdtemp(prefix="bench-map-"))
 
-from segmentation import plots  # noqa: E402
 from segmentation.config import ClusterConfig, ReduceConfig, RunConfig  # noqa: E402
 from segmentation.pipeline import run  # noqa: E402
+from segmentation.plots import charts as plots  # noqa: E402
 from tests.e2e.conftest import CHROMIUM_ARGS, CHROMIUM_PATH  # noqa: E402
 
 DATA = ROOT.parent / "shared" / "data" / "telco_churn"

@@ -108,7 +108,7 @@ def reference(table: pd.DataFrame, rerun: bool = True) -> list[tuple[str, float,
     import umap
     from sentence_transformers import SentenceTransformer
 
-    from segmentation.embeddings import default_model_path
+    from segmentation.represent.embed import default_model_path
 
     texts = table["Review Text"].astype(str).tolist()
     rows = []

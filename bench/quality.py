@@ -51,7 +51,7 @@ from segmentation.config import (  # noqa: E402
     RunConfig,
     TextConfig,
 )
-from segmentation.metrics import external_metrics  # noqa: E402
+from segmentation.understand.metrics import external_metrics  # noqa: E402
 
 DEFAULT_DATA = REPO.parent / "shared" / "data"
 
@@ -89,7 +89,7 @@ def bertopic_style(vectors: np.ndarray, seed: int) -> np.ndarray:
     """BERTopic's default clustering of sentence embeddings: UMAP 5-d cosine, then HDBSCAN(10)."""
     import hdbscan
 
-    from segmentation.reduction import _import_umap
+    from segmentation.represent.reduce import _import_umap
 
     umap_lib = _import_umap()
     with warnings.catch_warnings():
@@ -119,8 +119,8 @@ FINE_RULES = {"min_share": 0.005, "max_k": 40}
 
 def bench_set(spec: LabelledSet, data: Path, max_rows: int, seed: int, resamples: int, fine: bool
               ) -> pd.DataFrame:
+    from segmentation.choose.search import auto_segment
     from segmentation.pipeline import run
-    from segmentation.selection import auto_segment
 
     table, available = load(spec, data, max_rows, seed)
     truth_k = table[spec.label].nunique()

@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from segmentation.export import EXCEL_MAX_ROWS
+from segmentation.act.tables import EXCEL_MAX_ROWS
 from ui import act_view
 from ui.act_view import FORMAT_LABELS, download
 from ui.state import studio

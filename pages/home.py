@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from segmentation.workspace import format_size
+from segmentation.store.workspace import format_size
 from ui import cache
 from ui import workspace_sync as ws
 from ui.state import studio

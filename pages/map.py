@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from segmentation import plots
+from segmentation.plots import charts as plots
 from ui.profiles_view import search_panel, selection_panel
 from ui.state import studio
 from ui.widgets import page_header, require_result

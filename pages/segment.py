@@ -4,7 +4,6 @@ import time
 
 import streamlit as st
 
-from segmentation.clustering import CLUSTERERS
 from segmentation.config import (
     DEFAULT_MODEL,
     TFIDF_MODEL,
@@ -16,6 +15,7 @@ from segmentation.config import (
     TextConfig,
 )
 from segmentation.errors import ConfigError
+from segmentation.segment.cluster import CLUSTERERS
 from ui import cache
 from ui.choose_view import render_auto_mode
 from ui.state import studio

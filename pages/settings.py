@@ -3,7 +3,7 @@
 import streamlit as st
 
 from segmentation.paths import cache_dir
-from segmentation.workspace import format_size
+from segmentation.store.workspace import format_size
 from ui import workspace_sync as ws
 from ui.state import studio
 from ui.widgets import md, page_header, user_errors

@@ -10,12 +10,11 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
-import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from .errors import ConfigError
+from segmentation.errors import ConfigError
 
 ROLES = ("id", "numeric", "categorical", "text", "date", "pii", "label", "ignore")
 """Column roles. ``label`` marks known groups used only to validate segments, never as a feature."""
@@ -233,19 +232,6 @@ class RunConfig:
 
     def replace(self, **changes: Any) -> RunConfig:
         return dataclasses.replace(self, **changes)
-
-
-def json_safe(value: Any) -> Any:
-    """A JSON-ready copy: numpy scalars as Python numbers, NaN and infinity as null, tuples as lists."""
-    if isinstance(value, Mapping):
-        return {str(k): json_safe(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [json_safe(v) for v in value]
-    if hasattr(value, "item") and getattr(value, "shape", None) == ():  # a numpy scalar
-        value = value.item()
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    return value
 
 
 def stable_hash(*parts: Any) -> str:

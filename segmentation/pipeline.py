@@ -21,19 +21,20 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from . import __version__
-from .clean import clean_table
-from .clustering import cluster
-from .config import RunConfig, json_safe, stable_hash
-from .embeddings import EmbeddingCache, embed_texts, make_embedder
-from .errors import ConfigError, DataError
-from .features import build_features
-from .metrics import external_metrics, internal_metrics
-from .paths import cache_dir
-from .privacy import mask_texts
-from .profiling import SegmentProfile, profile_segments
-from .reduction import map_coordinates, reduce
-from .schema import resolve_roles
+from segmentation import __version__
+from segmentation.common import json_safe
+from segmentation.config import RunConfig, stable_hash
+from segmentation.errors import ConfigError, DataError
+from segmentation.ingest.clean import clean_table
+from segmentation.ingest.privacy import mask_texts
+from segmentation.ingest.roles import resolve_roles
+from segmentation.paths import cache_dir
+from segmentation.represent.embed import EmbeddingCache, embed_texts, make_embedder
+from segmentation.represent.features import build_features
+from segmentation.represent.reduce import map_coordinates, reduce
+from segmentation.segment.cluster import cluster
+from segmentation.understand.metrics import external_metrics, internal_metrics
+from segmentation.understand.profile import SegmentProfile, profile_segments
 
 ProgressFn = Callable[[str, float], None]
 

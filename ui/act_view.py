@@ -26,13 +26,14 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from segmentation import export, io
+from segmentation.act import tables as export
+from segmentation.act.model import SegmentModel, build_model, load_model, model_file_name
+from segmentation.act.report import report_bytes
+from segmentation.common import segment_label
 from segmentation.errors import SegmentationError
-from segmentation.model import SegmentModel, build_model, load_model, model_file_name
+from segmentation.ingest import read as io
 from segmentation.pipeline import SegmentationResult
-from segmentation.plots import segment_colour, segment_order
-from segmentation.profiling import segment_label
-from segmentation.report import report_bytes
+from segmentation.plots.charts import segment_colour, segment_order
 
 from . import cache
 from .state import RunRecord, Studio

@@ -23,11 +23,11 @@ from segmentation.config import RunConfig
 from segmentation.lazy import lazy
 
 pd = lazy("pandas")
-clean = lazy("segmentation.clean")
-io = lazy("segmentation.io")
+clean = lazy("segmentation.ingest.clean")
+io = lazy("segmentation.ingest.read")
 pipeline = lazy("segmentation.pipeline")
-schema = lazy("segmentation.schema")
-transactions = lazy("segmentation.transactions")
+schema = lazy("segmentation.ingest.roles")
+transactions = lazy("segmentation.ingest.orders")
 
 DEMO_PATH = Path(__file__).resolve().parent.parent / "assets" / "demo_customers.csv"
 DEMO_NAME = "Demo customers"
@@ -118,7 +118,7 @@ def run_segmentation(dataset: io.Dataset, config: RunConfig,
 @st.cache_resource(max_entries=8, show_spinner="Recomputing the segments after your changes…")
 def _curated_result(run_id: str, digest: str, steps_json: str, _result: pipeline.SegmentationResult
                     ) -> pipeline.SegmentationResult:
-    from segmentation.curation import CurationHistory
+    from segmentation.choose.curate import CurationHistory
 
     history = CurationHistory.from_list(json.loads(steps_json))
     curated = history.replay(_result.labels, _result.embedding)
@@ -139,7 +139,7 @@ def curated_result(result: pipeline.SegmentationResult, run_id: str, steps: list
 @st.cache_resource(max_entries=4, show_spinner=False)
 def workspace(root: str) -> Any:
     """The workspace in ``root`` (opened once per folder; raises WorkspaceError when it cannot be used)."""
-    from segmentation.workspace import Workspace
+    from segmentation.store.workspace import Workspace
 
     return Workspace(root)
 
@@ -231,7 +231,7 @@ def search(key: str, Z: Any, settings: dict[str, Any],
            on_progress: Callable[[str, float], None] | None = None) -> Any:
     """``selection.search`` of cluster space ``Z`` with ``settings`` (its keyword arguments), kept under ``key``,
     which must identify the data, the settings before clustering and ``settings``."""
-    from segmentation import selection
+    from segmentation.choose import search as selection
 
     board = _store("search").get(key)
     if board is None:
@@ -244,7 +244,7 @@ def stability(key: str, Z: Any, cluster_config: Any, random_state: int, labels: 
               on_progress: Callable[[str, float], None] | None = None, **settings: Any) -> Any:
     """``stability.stability`` of ``labels`` (a run's segments) under ``cluster_config``, kept under ``key``,
     which must identify the run and any hand-made change to its segments."""
-    from segmentation import stability as stability_module
+    from segmentation.choose import stability as stability_module
 
     report = _store("stability").get(key)
     if report is None:
@@ -256,7 +256,7 @@ def stability(key: str, Z: Any, cluster_config: Any, random_state: int, labels: 
 
 @st.cache_data(max_entries=8, show_spinner="Trying every number of segments with k-means and a Gaussian mixture…")
 def _k_curves(key: str, k_range: tuple[int, int], random_state: int, _Z: Any) -> pd.DataFrame:
-    from segmentation.diagnostics import k_curves as curves
+    from segmentation.choose.diagnostics import k_curves as curves
 
     return curves(_Z, k_range, random_state)
 
@@ -269,7 +269,7 @@ def k_curves(key: str, Z: Any, k_range: tuple[int, int], random_state: int) -> p
 
 @st.cache_data(max_entries=8, show_spinner=False)
 def _silhouette_table(key: str, random_state: int, _Z: Any, _labels: Any) -> pd.DataFrame:
-    from segmentation.diagnostics import silhouette_table as table
+    from segmentation.choose.diagnostics import silhouette_table as table
 
     return table(_Z, _labels, random_state=random_state)
 

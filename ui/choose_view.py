@@ -20,22 +20,23 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from segmentation import compare, diagnostics, plots_quality
-from segmentation.clustering import CLUSTERERS
+from segmentation.choose import compare, diagnostics
+from segmentation.choose.search import ALGORITHMS, default_k_max
+from segmentation.choose.stability import StabilityReport
+from segmentation.common import segment_label
 from segmentation.config import DEFAULT_MODEL, TFIDF_MODEL, RolesConfig, RunConfig, TextConfig, stable_hash
 from segmentation.errors import ConfigError, SegmentationError
-from segmentation.profiling import segment_label
-from segmentation.selection import ALGORITHMS, default_k_max
-from segmentation.stability import StabilityReport
+from segmentation.plots import quality as plots_quality
+from segmentation.segment.cluster import CLUSTERERS
 
 from . import cache
 from .state import RunRecord, Studio, studio
 from .widgets import STAGE_RUNNING, fmt_metric, fmt_seconds, md, run_with_progress, runs_history, user_errors, verdict
 
 if TYPE_CHECKING:
-    from segmentation.io import Dataset
+    from segmentation.choose.search import Leaderboard
+    from segmentation.ingest.read import Dataset
     from segmentation.pipeline import SegmentationResult
-    from segmentation.selection import Leaderboard
 
 CHART = {"displayModeBar": False}
 BADGES = {"stable": ("green", ":material/verified:", "Stable"), "fair": ("orange", ":material/info:", "Fair"),

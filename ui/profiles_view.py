@@ -18,16 +18,17 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from segmentation import export, plots
-from segmentation.curation import CurationStep
+from segmentation.act import tables as export
+from segmentation.choose.curate import CurationStep
+from segmentation.common import segment_label
 from segmentation.errors import SegmentationError
 from segmentation.pipeline import SegmentationResult
-from segmentation.profiling import (
+from segmentation.plots import charts as plots
+from segmentation.understand.profile import (
     SegmentProfile,
     category_crosstab,
     format_number,
     heatmap_frame,
-    segment_label,
     selection_profile,
 )
 

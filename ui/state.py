@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 from segmentation.config import RunConfig, stable_hash
 
 if TYPE_CHECKING:
-    from segmentation.io import Dataset
+    from segmentation.ingest.read import Dataset
     from segmentation.pipeline import SegmentationResult
 
 _PREFIX = "studio."
@@ -55,7 +55,7 @@ class RunRecord:
 
     @property
     def title(self) -> str:
-        from segmentation.clustering import CLUSTERERS
+        from segmentation.segment.cluster import CLUSTERERS
 
         spec = CLUSTERERS.get(self.config.cluster.algorithm)
         return f"Run {self.number} · {spec.label if spec else self.config.cluster.algorithm}"
@@ -227,7 +227,7 @@ class Studio:
                       ) -> None:
         """Record a curation step that was applied; names, descriptions and notes follow their segments
         (``mapping``: each segment id before the step -> its id after it, None when it has no customer left)."""
-        from segmentation.curation import carry_names
+        from segmentation.choose.curate import carry_names
 
         run_id = run_id or self._get("current_run")
         if run_id is None:

@@ -24,10 +24,10 @@ from . import cache, workspace_sync
 from .state import RunRecord, Source, studio
 
 pd = lazy("pandas")
-io = lazy("segmentation.io")
+io = lazy("segmentation.ingest.read")
 pipeline = lazy("segmentation.pipeline")
-privacy = lazy("segmentation.privacy")
-plots = lazy("segmentation.plots")
+privacy = lazy("segmentation.ingest.privacy")
+plots = lazy("segmentation.plots.charts")
 
 ASSETS = Path(__file__).resolve().parent.parent / "assets"
 PAGES = {

@@ -16,7 +16,7 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from segmentation.model import load_model
+from segmentation.act.model import load_model
 from tests.app.test_pages import assert_clean, errors, fresh, load_demo, open_page, plain, run_fast_segmentation, texts
 from ui import act_view
 from ui.state import Studio

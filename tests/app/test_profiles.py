@@ -13,7 +13,7 @@ import re
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from segmentation import export
+from segmentation.act import tables as export
 from tests.app.test_pages import assert_clean, fresh, load_demo, open_page, plain, run_fast_segmentation, state, texts
 from ui.state import Studio
 
@@ -150,7 +150,7 @@ def test_unassigned_customers_can_be_assigned_to_their_nearest_segment_and_back(
 def test_the_curation_state_moves_annotations_with_segments_and_undo_restores_them() -> None:
     """Studio's curation block on a plain dict: names follow a merge; undo brings the merged-away one back
     and keeps an edit made after the merge to a segment the merge did not touch."""
-    from segmentation.curation import merge
+    from segmentation.choose.curate import merge
 
     studio = Studio({})
     for segment, name in [(0, "Loyal"), (1, "Browsers"), (2, "New")]:

@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from segmentation.diagnostics import GOOD_VALUES
+from segmentation.choose.diagnostics import GOOD_VALUES
 from tests.app.test_pages import (
     assert_clean,
     fresh,

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from segmentation.config import ClusterConfig, RunConfig
-from segmentation.io import Dataset, LoadReport
+from segmentation.ingest.read import Dataset, LoadReport
 from segmentation.pipeline import SegmentationResult
 from ui.state import Source, Studio
 

@@ -16,9 +16,9 @@ import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
-from segmentation.cli import main as cli_main
-from segmentation.embeddings import EmbeddingCache
-from segmentation.workspace import Workspace
+from segmentation.cli.main import main as cli_main
+from segmentation.represent.embed import EmbeddingCache
+from segmentation.store.workspace import Workspace
 from tests.app.test_pages import (
     APP,
     TIMEOUT,

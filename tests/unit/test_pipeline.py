@@ -6,7 +6,7 @@ import pytest
 
 from segmentation.config import BlendConfig, ClusterConfig, ReduceConfig, RolesConfig, RunConfig, TextConfig
 from segmentation.errors import DataError
-from segmentation.io import load_table
+from segmentation.ingest.read import load_table
 from segmentation.pipeline import StageCache, run
 
 DATA = Path(__file__).resolve().parents[3] / "shared" / "data"

@@ -1,0 +1,1 @@
+"""Work on finished results: automatic search, stability, comparison, diagnostics, curation."""

@@ -1,0 +1,108 @@
+"""``python -m segmentation auto FILE --out DIR``: find the best segmentation and write it with its leaderboard.
+
+Wired into ``cli.py`` by ``register(subparsers)``; the handler returns the exit
+status and lets ``SegmentationError`` reach ``cli.main``, which prints one line.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+from segmentation.choose.search import ALGORITHMS
+from segmentation.config import BlendConfig, CleanConfig, ReduceConfig, RolesConfig, RunConfig, TextConfig
+
+
+def _algorithms(value: str) -> tuple[str, ...]:
+    from segmentation.segment.cluster import CLUSTERERS
+
+    names = tuple(part.strip() for part in value.split(",") if part.strip())
+    unknown = [name for name in names if name not in CLUSTERERS]
+    if unknown or not names:
+        raise argparse.ArgumentTypeError(f"algorithms must be a comma-separated list of {', '.join(CLUSTERERS)}; "
+                                         f"got {value!r}")
+    return names
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add the ``auto`` command to the CLI's subcommands."""
+    from segmentation.cli.main import add_representation_options
+
+    parser = subparsers.add_parser(
+        "auto", help="try algorithms and numbers of segments, write the best segmentation and a leaderboard",
+        description="Search k-means, Gaussian mixture and Ward for 2 to --max-k segments, HDBSCAN's minimum "
+                    "segment size and DBSCAN's radius; rank them by silhouette, segment sizes, unassigned share "
+                    "and stability; write the recommended segmentation and leaderboard.csv.")
+    parser.add_argument("file", help="customer file: one row per customer (CSV, TSV, Excel, Parquet)")
+    parser.add_argument("--out", required=True, help="output folder (created if missing)")
+    add_representation_options(parser)
+    parser.add_argument("--text-weight", type=float, default=None,
+                        help="share of the distance given to text, 0 to 1 (default 0.5 with --text, else 0)")
+    parser.add_argument("--max-k", type=int, default=None,
+                        help="most segments to try (default: about one per 50 customers, at most 12)")
+    parser.add_argument("--algorithms", type=_algorithms, default=ALGORITHMS,
+                        help=f"comma-separated algorithms to search (default {','.join(ALGORITHMS)})")
+    parser.add_argument("--min-share", type=float, default=0.03,
+                        help="reject solutions with a segment under this share of customers (default 0.03)")
+    parser.add_argument("--max-share", type=float, default=0.6,
+                        help="reject solutions with a segment over this share of customers (default 0.6)")
+    parser.add_argument("--max-noise", type=float, default=0.10,
+                        help="reject solutions leaving more than this share unassigned (default 0.10)")
+    parser.add_argument("--resamples", type=int, default=3,
+                        help="stability re-runs per candidate (default 3; 0 is faster but skips stability)")
+    parser.add_argument("--sample-size", type=int, default=5000,
+                        help="search on a random sample of this many customers when there are more (default 5000)")
+    parser.set_defaults(handler=cmd_auto)
+
+
+def config_from_args(args: argparse.Namespace) -> RunConfig:
+    """The base run config (everything but the clustering, which the search chooses)."""
+    weight = args.text_weight if args.text_weight is not None else 0.5
+    return RunConfig(
+        roles=RolesConfig(tuple(args.role)),
+        clean=CleanConfig(),
+        text=TextConfig(columns=tuple(args.text), model=args.model),
+        blend=BlendConfig(text_weight=weight if args.text else 0.0),
+        reduce=ReduceConfig(method=args.reduce, n_components=args.components, n_neighbors=args.neighbors,
+                            map_method=args.map),
+        random_state=args.seed,
+    )
+
+
+def cmd_auto(args: argparse.Namespace) -> int:
+    """Load, search, write the winner's outputs plus leaderboard.csv, print the recommendation."""
+    from segmentation.act.tables import to_csv_bytes, write_run
+    from segmentation.choose.search import auto_segment
+    from segmentation.cli.main import _progress_printer
+    from segmentation.ingest.read import load_table
+
+    config = config_from_args(args)
+    started = time.perf_counter()
+    dataset = load_table(Path(args.file))
+    if not args.quiet:
+        for line in dataset.report.summary_lines():
+            print(line)
+    result, leaderboard = auto_segment(
+        dataset.table, config, algorithms=args.algorithms, max_k=args.max_k, sample_size=args.sample_size,
+        stability_resamples=args.resamples, min_share=args.min_share, max_noise=args.max_noise,
+        max_share=args.max_share,
+        on_progress=_progress_printer(args.quiet), digest=dataset.digest)
+    files = write_run(result, args.out, include_pii=args.include_pii)
+    board = Path(args.out) / "leaderboard.csv"
+    board.write_bytes(to_csv_bytes(leaderboard.table().round(4)))
+    files["leaderboard"] = str(board)
+    if not args.quiet:
+        print(f"Recommendation: {leaderboard.reason}")
+        for note in leaderboard.notes:
+            print(f"note: {note}")
+        top = leaderboard.table().head(8)
+        print(top[["algorithm", "params", "n_segments", "silhouette", "noise_share", "smallest_share", "stability",
+                   "eligible"]].round(3).to_string(index=False))
+        m = result.metrics
+        print(f"{m['n_segments']} segments for {m['n_customers']:,} customers ({m['noise_share']:.0%} unassigned), "
+              f"silhouette {m['silhouette']:.3f}, in {time.perf_counter() - started:.1f} s.")
+        for name, path in files.items():
+            print(f"{name}: {path}", file=sys.stdout)
+    return 0

@@ -1,0 +1,197 @@
+"""Command line: ``python -m segmentation run FILE --out DIR`` and friends.
+
+Every result the app shows can be produced here with the same library. Errors
+the user can fix exit with status 2 and one clear line, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from segmentation import __version__
+from segmentation.config import (
+    DEFAULT_MODEL,
+    ROLES,
+    BlendConfig,
+    CleanConfig,
+    ClusterConfig,
+    ReduceConfig,
+    RolesConfig,
+    RunConfig,
+    TextConfig,
+)
+from segmentation.errors import SegmentationError
+from segmentation.segment.cluster import CLUSTERERS
+
+
+def _param(value: str) -> tuple[str, Any]:
+    if "=" not in value:
+        raise argparse.ArgumentTypeError(f"expected NAME=VALUE, got {value!r}")
+    name, raw = value.split("=", 1)
+    try:
+        number: Any = float(raw)
+        number = int(number) if number.is_integer() and "." not in raw else number
+    except ValueError:
+        number = raw
+    return name.strip(), number
+
+
+def _role(value: str) -> tuple[str, str]:
+    if "=" not in value:
+        raise argparse.ArgumentTypeError(f"expected COLUMN=ROLE, got {value!r}")
+    column, role = value.rsplit("=", 1)
+    if role not in ROLES:
+        raise argparse.ArgumentTypeError(f"role must be one of {', '.join(ROLES)}; got {role!r}")
+    return column, role
+
+
+def add_representation_options(parser: argparse.ArgumentParser) -> None:
+    """Options shared by ``run`` and ``auto``: text, embedding model, reduction, roles, seed, output."""
+    parser.add_argument("--text", action="append", default=[], metavar="COLUMN",
+                        help="free-text column to embed (repeat for several)")
+    parser.add_argument("--model", default=DEFAULT_MODEL,
+                        help=f"embedding model: '{DEFAULT_MODEL}' (offline default), 'tfidf' (fast), or a "
+                             "sentence-transformers model name or local folder")
+    parser.add_argument("--reduce", default="umap", choices=["umap", "pca", "none"],
+                        help="reduction before clustering (default umap)")
+    parser.add_argument("--components", type=int, default=5, help="dimensions of the cluster space (default 5)")
+    parser.add_argument("--neighbors", type=int, default=15, help="UMAP neighbours, 5 to 50 (default 15)")
+    parser.add_argument("--map", default="umap", choices=["umap", "pca"], help="2-D map layout (default umap)")
+    parser.add_argument("--role", action="append", default=[], type=_role, metavar="COLUMN=ROLE",
+                        help=f"override a column's role ({', '.join(ROLES)}); e.g. segment=label to check the "
+                             "segments against known groups")
+    parser.add_argument("--seed", type=int, default=42, help="random seed (default 42)")
+    parser.add_argument("--include-pii", action="store_true", help="keep PII columns in the exported customers")
+    parser.add_argument("--quiet", action="store_true", help="print only errors")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m segmentation",
+                                     description="Segment Studio: customer segmentation from the command line.")
+    parser.add_argument("--version", action="version", version=f"Segment Studio {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    run = sub.add_parser("run", help="segment a customer file and write labelled customers, profiles and metrics",
+                         description="Segment a customer file (CSV, TSV, Excel, Parquet; gzip allowed).")
+    run.add_argument("file", help="customer file: one row per customer, or order lines (see --rollup)")
+    run.add_argument("--out", required=True, help="output folder (created if missing)")
+    add_representation_options(run)
+    run.add_argument("--text-weight", type=float, default=0.5,
+                     help="share of the distance given to text, 0 to 1 (default 0.5)")
+    run.add_argument("--algorithm", default="kmeans", choices=sorted(CLUSTERERS),
+                     help="clustering algorithm (default kmeans)")
+    run.add_argument("--clusters", "-k", type=int, default=None, help="number of segments (k-means, GMM, Ward)")
+    run.add_argument("--param", action="append", default=[], type=_param, metavar="NAME=VALUE",
+                     help="algorithm parameter, e.g. min_cluster_size=30 (repeat for several)")
+    run.add_argument("--drop-duplicates", action="store_true", help="drop duplicate customers before segmenting")
+    run.add_argument("--clip", type=float, default=0.0, help="clip numeric outliers at this quantile, e.g. 0.01")
+    run.add_argument("--no-mask-pii", action="store_true", help="embed text without masking e-mails and phones")
+    run.add_argument("--config", help="a config.json from an earlier run; other options are then ignored")
+    run.add_argument("--encoding", help="text encoding of the file, e.g. utf-8 or cp1252 (default: detect)")
+    run.add_argument("--delimiter", help="column delimiter (default: detect among , ; tab |)")
+    from segmentation.cli import act as cli_act
+
+    cli_act.add_export_options(run)
+    run.add_argument("--project", help="also save the dataset and this run in a workspace project (created if new)")
+    from segmentation.cli import workspace as cli_workspace
+
+    cli_workspace.add_workspace_argument(run)
+    for module in _extension_modules():
+        module.register(sub)
+    return parser
+
+
+def _extension_modules() -> list:
+    """Command groups that live beside their feature: workspace, choosing, acting."""
+    from segmentation.cli import act, choose, workspace
+
+    return [workspace, choose, act]
+
+
+def config_from_args(args: argparse.Namespace) -> RunConfig:
+    if args.config:
+        return RunConfig.from_json(Path(args.config).read_text())
+    params = dict(args.param)
+    if args.clusters is not None:
+        params["n_clusters"] = args.clusters
+    return RunConfig(
+        roles=RolesConfig(tuple(args.role)),
+        clean=CleanConfig(drop_duplicates=args.drop_duplicates, clip_quantile=args.clip),
+        text=TextConfig(columns=tuple(args.text), model=args.model, mask_pii=not args.no_mask_pii),
+        blend=BlendConfig(text_weight=args.text_weight if args.text else 0.0),
+        reduce=ReduceConfig(method=args.reduce, n_components=args.components, n_neighbors=args.neighbors,
+                            map_method=args.map),
+        cluster=ClusterConfig(args.algorithm, tuple(params.items())),
+        random_state=args.seed,
+    )
+
+
+def _progress_printer(quiet: bool):
+    last: dict[str, int] = {}
+
+    def show(stage: str, fraction: float) -> None:
+        step = int(fraction * 10)
+        if quiet or last.get(stage) == step:
+            return
+        last[stage] = step
+        print(f"  {stage:<9} {fraction:6.0%}", file=sys.stderr, flush=True)
+
+    return show
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from segmentation.act.tables import write_run
+    from segmentation.ingest.read import LoadOptions, load_table
+    from segmentation.pipeline import run
+
+    config = config_from_args(args)
+    started = time.perf_counter()
+    dataset = load_table(Path(args.file), options=LoadOptions(encoding=args.encoding, delimiter=args.delimiter))
+    if not args.quiet:
+        for line in dataset.report.summary_lines():
+            print(line)
+    result = run(dataset.table, config, _progress_printer(args.quiet), digest=dataset.digest)
+    from segmentation.cli.act import export_options
+
+    files = write_run(result, args.out, include_pii=args.include_pii, **export_options(args))
+    if args.project:
+        from segmentation.cli.workspace import workspace_from_args
+        from segmentation.store.workspace import record_cli_run
+
+        run_id = record_cli_run(workspace_from_args(args), args.project, dataset, result, dict(args.role))
+        files["project"] = f"{args.project} (run {run_id})"
+    if not args.quiet:
+        m = result.metrics
+        print(f"{m['n_segments']} segments for {m['n_customers']:,} customers "
+              f"({m['noise_share']:.0%} unassigned), silhouette {m['silhouette']:.3f}, "
+              f"in {time.perf_counter() - started:.1f} s.")
+        for note in result.notes:
+            print(f"note: {note}")
+        print(json.dumps(files, indent=2))
+    return 0
+
+
+COMMANDS = {"run": cmd_run}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        handler = getattr(args, "handler", None) or COMMANDS[args.command]
+        return handler(args)
+    except SegmentationError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    except FileNotFoundError as error:
+        print(f"error: file not found: {error.filename}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130

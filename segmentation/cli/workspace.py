@@ -1,0 +1,159 @@
+"""Workspace commands: ``python -m segmentation projects ...`` and ``python -m segmentation export ...``.
+
+They read and write the same workspace as the app (``--workspace DIR``, else
+``$SEGMENT_STUDIO_HOME``, else ``~/.segment-studio``). Wired into ``cli.py`` with
+:func:`register`; each handler returns the exit status and raises
+``SegmentationError`` for problems the user can fix.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Any
+
+from segmentation.errors import WorkspaceError
+from segmentation.store.workspace import ProjectInfo, Workspace, format_size
+
+WORKSPACE_HELP = "workspace folder (default: $SEGMENT_STUDIO_HOME, else ~/.segment-studio)"
+
+
+def add_workspace_argument(parser: argparse.ArgumentParser, top: bool = True) -> None:
+    """Add ``--workspace DIR``; on nested parsers (``top=False``) it does not overwrite a value given earlier."""
+    parser.add_argument("--workspace", metavar="DIR", default=None if top else argparse.SUPPRESS, help=WORKSPACE_HELP)
+
+
+def workspace_from_args(args: argparse.Namespace) -> Workspace:
+    """The workspace named by ``--workspace`` (or the default one)."""
+    workspace = Workspace(getattr(args, "workspace", None))
+    if workspace.repaired:
+        print(f"note: {workspace.repaired}", file=sys.stderr)
+    return workspace
+
+
+def register(subparsers: Any) -> None:
+    """Add the ``projects`` and ``export`` commands to the CLI's subparsers."""
+    projects = subparsers.add_parser(
+        "projects", help="list, create, rename, duplicate or delete projects in the workspace",
+        description="Projects shared with the app. Without an action, list them with their datasets, runs, "
+                    "last change, size on disk and best run.")
+    add_workspace_argument(projects)
+    projects.add_argument("--json", action="store_true", help="list as JSON instead of a table")
+    projects.set_defaults(handler=cmd_projects, action="list")
+    actions = projects.add_subparsers(dest="action", metavar="ACTION")
+
+    listing = actions.add_parser("list", help="list projects (the default)")
+    listing.add_argument("--json", action="store_true", default=argparse.SUPPRESS, help="list as JSON")
+    create = actions.add_parser("create", help="create an empty project")
+    create.add_argument("name", help="project name (up to 80 characters, unique regardless of case)")
+    rename = actions.add_parser("rename", help="rename a project")
+    rename.add_argument("old", help="current name (or id)")
+    rename.add_argument("new", help="new name")
+    duplicate = actions.add_parser("duplicate", help="copy a project with its datasets, runs and notes")
+    duplicate.add_argument("name", help="project to copy")
+    duplicate.add_argument("new", help="name of the copy")
+    delete = actions.add_parser("delete", help="delete a project and free its disk space (asks for --yes)")
+    delete.add_argument("name", help="project to delete")
+    delete.add_argument("--yes", action="store_true", help="confirm: the project's files are removed for good")
+    for leaf in (listing, create, rename, duplicate, delete):
+        add_workspace_argument(leaf, top=False)
+
+    export = subparsers.add_parser(
+        "export", help="write a saved run's labelled customers, profiles and manifest",
+        description="Write customers.csv, profiles.csv, metrics.json, config.json and manifest.json for a run "
+                    "saved in a project, with the segment names typed in the app.")
+    export.add_argument("--project", required=True, help="project name (or id)")
+    export.add_argument("--run", type=int, default=None, metavar="ID", help="run id (default: the latest run)")
+    export.add_argument("--out", required=True, help="output folder (created if missing)")
+    export.add_argument("--include-pii", action="store_true", help="keep PII columns in the exported customers")
+    add_workspace_argument(export)
+    export.set_defaults(handler=cmd_export)
+
+
+# --------------------------------------------------------------------------------------------------------------------
+# Handlers
+# --------------------------------------------------------------------------------------------------------------------
+def cmd_projects(args: argparse.Namespace) -> int:
+    workspace = workspace_from_args(args)
+    action = getattr(args, "action", None) or "list"
+    if action == "list":
+        infos = workspace.list_projects()
+        if getattr(args, "json", False):
+            print(json.dumps([project_json(info) for info in infos], indent=2))
+        else:
+            print(projects_text(infos))
+        return 0
+    if action == "create":
+        project = workspace.create_project(args.name)
+        print(f"Created project {project.name!r} in {workspace.root}.")
+        return 0
+    if action == "rename":
+        old = workspace.project_info(args.old)
+        workspace.rename_project(old.id, args.new)
+        print(f"Renamed project {old.name!r} to {workspace.project_info(old.id).name!r}.")
+        return 0
+    if action == "duplicate":
+        source = workspace.project_info(args.name)
+        project = workspace.duplicate_project(source.id, args.new)
+        print(f"Copied project {source.name!r} to {project.name!r}.")
+        return 0
+    if action == "delete":
+        if not args.yes:
+            info = workspace.project_info(args.name)
+            raise WorkspaceError(f"Deleting project {info.name!r} removes its datasets, runs and notes for good "
+                                 f"({format_size(info.size_bytes)}). Add --yes to confirm.")
+        info = workspace.project_info(args.name)
+        freed = workspace.delete_project(info.id)
+        print(f"Deleted project {info.name!r}; {format_size(freed)} freed.")
+        return 0
+    raise WorkspaceError(f"Unknown projects action {action!r}.")  # argparse refuses it first
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from segmentation.act.tables import write_run
+
+    project = workspace_from_args(args).open_project(args.project)
+    run_id = args.run
+    if run_id is None:
+        runs = project.runs()
+        if not runs:
+            raise WorkspaceError(f"The project {project.name!r} has no runs yet. Segment a file into it first "
+                                 f"(python -m segmentation run FILE --project {project.name!r} ...).")
+        run_id = runs[-1].id
+    result = project.load_run(run_id)
+    files = write_run(result, args.out, names=project.segment_names(run_id), include_pii=args.include_pii)
+    print(json.dumps({"project": project.name, "run": run_id, "files": files}, indent=2))
+    return 0
+
+
+# --------------------------------------------------------------------------------------------------------------------
+# Formatting
+# --------------------------------------------------------------------------------------------------------------------
+def project_json(info: ProjectInfo) -> dict[str, Any]:
+    """A project list entry as JSON-ready values."""
+    return {
+        "id": info.id, "name": info.name, "created": info.created.isoformat(), "updated": info.updated.isoformat(),
+        "size_bytes": info.size_bytes, "datasets": info.n_datasets, "runs": info.n_runs,
+        "best_run": None if info.best_run is None else {"id": info.best_run[0], "silhouette": info.best_run[1]},
+        "damaged": info.damaged,
+    }
+
+
+def projects_text(infos: list[ProjectInfo]) -> str:
+    """The project list as an aligned table for the terminal."""
+    if not infos:
+        return "No projects yet. Create one with: python -m segmentation projects create NAME"
+    header = ("NAME", "DATASETS", "RUNS", "LAST CHANGE", "SIZE", "BEST RUN")
+    rows = []
+    for info in infos:
+        if info.damaged:
+            rows.append((info.name, "-", "-", "-", format_size(info.size_bytes), f"DAMAGED: {info.damaged}"))
+            continue
+        best = "-" if info.best_run is None else f"#{info.best_run[0]} (silhouette {info.best_run[1]:.3f})"
+        rows.append((info.name, str(info.n_datasets), str(info.n_runs),
+                     info.updated.astimezone().strftime("%Y-%m-%d %H:%M"), format_size(info.size_bytes), best))
+    widths = [max(len(row[i]) for row in (header, *rows)) for i in range(len(header) - 1)]
+    lines = ["  ".join(cell.ljust(width) for cell, width in zip(row, widths)) + "  " + row[-1]
+             for row in (header, *rows)]
+    return "\n".join(line.rstrip() for line in lines)

@@ -1,0 +1,1 @@
+"""Reading files, column roles, privacy, cleaning and order lines rolled up to customers."""

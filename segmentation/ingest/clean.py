@@ -1,0 +1,320 @@
+"""Data quality report and reproducible cleaning of structured columns.
+
+The report only looks; :func:`clean_table` changes the data, driven entirely by
+``CleanConfig`` so that a run can be repeated. Cleaning never drops a row except
+duplicate customers (when asked), never fills free text, and keeps the original
+index so every kept row can be traced back to the loaded table.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from segmentation.config import CleanConfig
+from segmentation.errors import ConfigError
+
+MISSING_CATEGORY = "(missing)"
+SKEW_THRESHOLD = 2.0
+HIGH_CARDINALITY = 50
+OUTLIER_IQR = 3.0
+"""Values beyond 3 x IQR outside the quartiles count as outliers (Tukey's "far out")."""
+
+
+@dataclass(frozen=True)
+class QualityIssue:
+    """One finding about the data; ``column`` is None for table-wide findings such as duplicate rows."""
+
+    column: str | None
+    kind: str
+    severity: str  # "info" or "warning"
+    message: str
+
+
+@dataclass(frozen=True, eq=False)  # holds DataFrames: compared and hashed by identity
+class QualityReport:
+    """Table-wide counts, a per-column table and the findings worth the analyst's attention."""
+
+    n_rows: int
+    n_duplicate_rows: int
+    n_duplicate_ids: int
+    columns: pd.DataFrame  # column, role, missing_share, distinct, skewness, outlier_share
+    issues: tuple[QualityIssue, ...]
+
+
+@dataclass(frozen=True)
+class CleaningLog:
+    """What :func:`clean_table` changed, column by column."""
+
+    rows_before: int
+    rows_after: int
+    duplicates_dropped: int
+    imputed: dict[str, int] = field(default_factory=dict)
+    clipped: dict[str, int] = field(default_factory=dict)
+    log_transformed: tuple[str, ...] = ()
+    dropped_columns: tuple[str, ...] = ()
+
+    def summary_lines(self) -> list[str]:
+        """Plain sentences for the CLI and the app."""
+        lines = [f"{self.rows_after:,} of {self.rows_before:,} rows kept."]
+        if self.duplicates_dropped:
+            lines.append(
+                f"{self.duplicates_dropped:,} duplicate customers were dropped (the first row of each was kept)."
+            )
+        if self.dropped_columns:
+            lines.append(f"Columns dropped: {', '.join(self.dropped_columns)}.")
+        for column, count in self.imputed.items():
+            lines.append(f"Column {column!r}: {count:,} empty values were filled.")
+        for column, count in self.clipped.items():
+            lines.append(f"Column {column!r}: {count:,} extreme values were clipped.")
+        if self.log_transformed:
+            lines.append(f"Log-transformed (strongly skewed amounts): {', '.join(self.log_transformed)}.")
+        if len(lines) == 1:
+            lines.append("Nothing else needed cleaning.")
+        return lines
+
+
+def _as_numbers(series: pd.Series) -> pd.Series:
+    if pd.api.types.is_bool_dtype(series):
+        return series.astype("float64")
+    if pd.api.types.is_numeric_dtype(series):
+        return series.astype("float64")
+    return pd.to_numeric(series, errors="coerce").astype("float64")
+
+
+def _skewness(values: pd.Series) -> float:
+    values = values.dropna()
+    if len(values) < 3 or values.nunique() < 2:
+        return float("nan")
+    return float(values.skew())
+
+
+def _outlier_share(values: pd.Series) -> float:
+    values = values.dropna()
+    if len(values) < 4:
+        return 0.0
+    q1, q3 = np.percentile(values.to_numpy(), [25, 75])
+    spread = q3 - q1
+    if spread == 0:
+        return 0.0
+    outside = (values < q1 - OUTLIER_IQR * spread) | (values > q3 + OUTLIER_IQR * spread)
+    return float(outside.mean())
+
+
+def _id_column(table: pd.DataFrame, roles: Mapping[str, str]) -> str | None:
+    return next((c for c in table.columns if roles.get(c) == "id"), None)
+
+
+def _hashable(table: pd.DataFrame) -> pd.DataFrame:
+    """Cells such as lists make ``duplicated`` fail; compare them by their text."""
+    frame = table.copy()
+    for column in frame.columns:
+        if frame[column].dtype == object:
+            frame[column] = frame[column].map(
+                lambda v: v if isinstance(v, (str, int, float, bool)) or v is None else repr(v)
+            )
+    return frame
+
+
+def quality_report(table: pd.DataFrame, roles: Mapping[str, str]) -> QualityReport:
+    """Missing values, constant and empty columns, very many categories, skewed amounts, outliers, duplicates.
+
+    ``roles`` maps columns to roles (as from ``schema.resolve_roles``). The report
+    changes nothing; the cleaning choices it suggests are made in ``CleanConfig``.
+    """
+    n_rows = len(table)
+    issues: list[QualityIssue] = []
+    records = []
+    for column in table.columns:
+        series = table[column]
+        role = roles.get(column, "")
+        missing = float(series.isna().mean()) if n_rows else 0.0
+        distinct = int(series.nunique(dropna=True))
+        skewness = outlier = float("nan")
+        if role == "numeric":
+            numbers = _as_numbers(series)
+            skewness = _skewness(numbers)
+            outlier = _outlier_share(numbers)
+        records.append((column, role, missing, distinct, skewness, outlier))
+
+        if n_rows and missing == 1.0:
+            issues.append(QualityIssue(column, "empty", "warning", f"Column {column!r} is empty; it is ignored."))
+            continue
+        if missing > 0:
+            severity = "warning" if missing >= 0.2 else "info"
+            what = (
+                "text is left as it is"
+                if role == "text"
+                else "they are filled when cleaning (see the cleaning settings)"
+            )
+            issues.append(
+                QualityIssue(column, "missing", severity, f"Column {column!r} is {missing:.1%} empty; {what}.")
+            )
+        if distinct == 1:
+            issues.append(
+                QualityIssue(
+                    column,
+                    "constant",
+                    "warning",
+                    f"Column {column!r} has the same value on every row; it tells customers apart not at all.",
+                )
+            )
+        if role == "categorical" and distinct > HIGH_CARDINALITY:
+            issues.append(
+                QualityIssue(
+                    column,
+                    "high_cardinality",
+                    "warning",
+                    f"Column {column!r} has {distinct:,} different categories; only the most frequent become features. "
+                    "Consider the role 'ignore' or 'text'.",
+                )
+            )
+        if role == "numeric" and not np.isnan(skewness) and skewness > SKEW_THRESHOLD:
+            issues.append(
+                QualityIssue(
+                    column,
+                    "skewed",
+                    "info",
+                    f"Column {column!r} is strongly skewed (skewness {skewness:.1f}): a few customers have very large "
+                    "values. The log transform (log_skewed) evens this out.",
+                )
+            )
+        if role == "numeric" and outlier > 0.01:
+            issues.append(
+                QualityIssue(
+                    column,
+                    "outliers",
+                    "info",
+                    f"Column {column!r}: {outlier:.1%} of values lie far from the rest (beyond 3 x IQR); "
+                    "consider clipping (clip_quantile).",
+                )
+            )
+
+    n_duplicate_rows = int(_hashable(table).duplicated().sum()) if n_rows else 0
+    id_column = _id_column(table, roles)
+    n_duplicate_ids = 0
+    if id_column is not None:
+        ids = table[id_column]
+        n_duplicate_ids = int((ids.duplicated(keep="first") & ids.notna()).sum())
+    if n_duplicate_rows:
+        issues.append(
+            QualityIssue(
+                None, "duplicate_rows", "warning", f"{n_duplicate_rows:,} rows are exact copies of an earlier row."
+            )
+        )
+    if n_duplicate_ids:
+        issues.append(
+            QualityIssue(
+                id_column,
+                "duplicate_ids",
+                "warning",
+                f"{n_duplicate_ids:,} rows repeat a customer id already seen in {id_column!r}. "
+                "If these are order lines, "
+                "roll them up to one row per customer; otherwise drop_duplicates keeps the first row of each.",
+            )
+        )
+    columns = pd.DataFrame(
+        records, columns=["column", "role", "missing_share", "distinct", "skewness", "outlier_share"]
+    )
+    return QualityReport(n_rows, n_duplicate_rows, n_duplicate_ids, columns, tuple(issues))
+
+
+def clean_table(table: pd.DataFrame, roles: Mapping[str, str], config: CleanConfig) -> tuple[pd.DataFrame, CleaningLog]:
+    """Apply the cleaning choices of ``config`` and report every change.
+
+    - ``drop_duplicates`` drops rows whose id repeats an earlier row (or exact copies
+      when there is no id column), keeping the first. No other row is ever dropped.
+    - ``drop_columns`` removes columns (each must exist).
+    - Numeric columns: empty cells filled (``impute_numeric``), then clipped at the
+      ``clip_quantile`` quantiles, then log1p-transformed when non-negative and skewed
+      above 2 (``log_skewed``). Categorical columns: empty cells filled
+      (``impute_categorical``). Text and other roles are left as they are.
+
+    The result keeps the original index values, so rows map back to ``table``.
+    """
+    unknown = [c for c in config.drop_columns if c not in table.columns]
+    if unknown:
+        raise ConfigError(
+            f"The 'drop_columns' setting of CleanConfig names {', '.join(map(repr, unknown))}, which the table does "
+            f"not have. Its columns are: {', '.join(map(repr, map(str, table.columns)))}."
+        )
+    rows_before = len(table)
+    out = table.copy()
+
+    duplicates = 0
+    if config.drop_duplicates and len(out):
+        id_column = _id_column(out, roles)
+        if id_column is not None:
+            ids = out[id_column]
+            repeat = ids.duplicated(keep="first") & ids.notna()
+        else:
+            repeat = _hashable(out).duplicated(keep="first")
+        duplicates = int(repeat.sum())
+        out = out.loc[~repeat.to_numpy()]
+
+    dropped = tuple(config.drop_columns)
+    out = out.drop(columns=list(dropped))
+
+    imputed: dict[str, int] = {}
+    clipped: dict[str, int] = {}
+    logged: list[str] = []
+    for column in out.columns:
+        role = roles.get(column)
+        if role == "numeric":
+            values = _as_numbers(out[column])
+            missing = values.isna()  # includes text that is not a number, so it is counted as filled
+            if missing.any():
+                values = values.fillna(_numeric_fill(values, config.impute_numeric))
+                imputed[column] = int(missing.sum())
+            if config.clip_quantile > 0 and values.nunique() > 2:
+                low, high = np.quantile(values.to_numpy(), [config.clip_quantile, 1 - config.clip_quantile])
+                outside = int(((values < low) | (values > high)).sum())
+                if outside:
+                    values = values.clip(low, high)
+                    clipped[column] = outside
+            if config.log_skewed and len(values) and values.min() >= 0 and _skewness(values) > SKEW_THRESHOLD:
+                values = np.log1p(values)
+                logged.append(column)
+            out[column] = values
+        elif role == "categorical":
+            series = out[column]
+            missing = series.isna()
+            if missing.any():
+                imputed[column] = int(missing.sum())
+                out[column] = _fill_category(series, config.impute_categorical)
+
+    log = CleaningLog(
+        rows_before=rows_before,
+        rows_after=len(out),
+        duplicates_dropped=duplicates,
+        imputed=imputed,
+        clipped=clipped,
+        log_transformed=tuple(logged),
+        dropped_columns=dropped,
+    )
+    return out, log
+
+
+def _numeric_fill(values: pd.Series, how: str) -> float:
+    present = values.dropna()
+    if present.empty or how == "zero":
+        return 0.0
+    return float(present.median() if how == "median" else present.mean())
+
+
+def _fill_category(series: pd.Series, how: str) -> pd.Series:
+    present = series.dropna()
+    if how == "most_frequent" and not present.empty:
+        counts = present.value_counts(sort=False)
+        # Ties go to the value that appears first, so the choice never depends on hashing.
+        first_seen = {v: i for i, v in enumerate(present.drop_duplicates())}
+        best = max(counts.index, key=lambda v: (counts[v], -first_seen[v]))
+        return series.fillna(best)
+    if pd.api.types.is_numeric_dtype(series) or pd.api.types.is_bool_dtype(series):
+        # A flag column with gaps becomes text categories, so "(missing)" sits beside "0" and "1".
+        as_text = series.map(lambda v: v if pd.isna(v) else (str(int(v)) if float(v).is_integer() else str(v)))
+        return as_text.astype(object).where(series.notna(), MISSING_CATEGORY)
+    return series.fillna(MISSING_CATEGORY)

@@ -1,0 +1,267 @@
+"""Infer each column's role (id, numeric, categorical, text, date, pii, ignore) with a reason the analyst can read.
+
+``label`` is never inferred: only the analyst knows which column holds known
+groups. Every inferred role can be overridden; :func:`resolve_roles` applies the
+overrides and refuses ones that name a column the table does not have.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from segmentation.common import name_tokens
+from segmentation.config import ROLES
+from segmentation.errors import ConfigError
+from segmentation.ingest.privacy import detect_pii
+
+_ID_TOKENS = frozenset(
+    {
+        "id",
+        "ids",
+        "key",
+        "code",
+        "uid",
+        "uuid",
+        "guid",
+        "custid",
+        "userid",
+        "clientid",
+        "customerid",
+        "memberid",
+        "accountid",
+        "number",
+        "no",
+        "nr",
+        "num",
+        "ref",
+        "reference",
+    }
+)
+_PERSON_TOKENS = frozenset(
+    {
+        "customer",
+        "client",
+        "user",
+        "member",
+        "account",
+        "cust",
+        "buyer",
+        "shopper",
+        "person",
+        "contact",
+        "subscriber",
+        "patient",
+        "household",
+        "customerid",
+        "custid",
+        "clientid",
+        "userid",
+        "memberid",
+        "accountid",
+    }
+)
+_DATE_LIKE = re.compile(
+    r"^\s*(?:\d{4}-\d{1,2}-\d{1,2}|\d{1,4}[/.-]\d{1,2}[/.-]\d{1,4}|\d{1,2}[- ][A-Za-z]{3,9}[- ,]+\d{2,4}|"
+    r"[A-Za-z]{3,9}\.? \d{1,2},? \d{4})(?:[ T]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?(?:Z|[+-]\d{2}:?\d{2})?\s*$"
+)
+_SAMPLE_ROWS = 5_000
+_PLAIN_NUMBER = r"[+-]?(?:\d+(?:[.,]\d*)?|[.,]\d+)(?:[eE][+-]?\d+)?"
+_PII_LABELS = {
+    "email": "e-mail addresses",
+    "phone": "phone numbers",
+    "name": "person names",
+    "address": "street addresses",
+    "card": "payment card numbers",
+    "account": "bank account numbers",
+}
+
+
+@dataclass(frozen=True)
+class ColumnRole:
+    """A column's role, why it was chosen, and which kind of identifier it holds when the role is "pii"."""
+
+    column: str
+    role: str
+    reason: str
+    pii_kind: str | None = None
+
+
+def _is_id_name(column: str) -> bool:
+    return any(t in _ID_TOKENS for t in name_tokens(column))
+
+
+def _is_person_id_name(column: str) -> bool:
+    tokens = name_tokens(column)
+    return (any(t in _PERSON_TOKENS for t in tokens) and any(t in _ID_TOKENS for t in tokens)) or any(
+        t in {"customerid", "custid", "clientid", "userid", "memberid", "accountid"} for t in tokens
+    )
+
+
+def _sample(values: pd.Series) -> pd.Series:
+    if len(values) <= _SAMPLE_ROWS:
+        return values
+    return values.iloc[np.linspace(0, len(values) - 1, _SAMPLE_ROWS).astype(int)]
+
+
+def _fmt(value: object) -> str:
+    if isinstance(value, (float, np.floating)):
+        return f"{float(value):,.4g}" if abs(float(value)) < 1e6 else f"{float(value):,.0f}"
+    if isinstance(value, (int, np.integer)):
+        return f"{int(value):,}" if abs(int(value)) >= 10_000 else str(int(value))
+    return repr(value)
+
+
+def _infer_one(series: pd.Series, column: str) -> ColumnRole:
+    n = len(series)
+    present = series.dropna()
+    is_text = pd.api.types.is_string_dtype(series) or series.dtype == object
+    if is_text and not present.empty:
+        present = present[present.astype(str).str.strip() != ""]
+    if present.empty:
+        return ColumnRole(column, "ignore", "Every value is empty.")
+    distinct = int(present.nunique())
+    if distinct == 1:
+        value = present.iloc[0]
+        if len(present) == n:
+            return ColumnRole(
+                column,
+                "ignore",
+                f"Every row has the same value ({_fmt(value)}), so it tells customers apart not at all.",
+            )
+        return ColumnRole(
+            column, "ignore", f"Only one value ({_fmt(value)}) apart from {n - len(present):,} empty cells."
+        )
+    kind = detect_pii(series, column)
+    if kind is not None:
+        return ColumnRole(
+            column, "pii", f"Holds {_PII_LABELS[kind]}: a direct identifier, kept out of the features.", kind
+        )
+    if pd.api.types.is_datetime64_any_dtype(series):
+        return ColumnRole(column, "date", f"Dates from {present.min():%Y-%m-%d} to {present.max():%Y-%m-%d}.")
+    if pd.api.types.is_bool_dtype(series) or (series.dtype == object and present.map(type).eq(bool).all()):
+        return ColumnRole(column, "categorical", "True/false values: a yes/no flag.")
+    if pd.api.types.is_numeric_dtype(series):
+        return _infer_numeric(present, column, n, distinct)
+    return _infer_strings(present.astype(str), column, n, distinct)
+
+
+def _infer_numeric(present: pd.Series, column: str, n: int, distinct: int) -> ColumnRole:
+    values = present.to_numpy(dtype="float64")
+    integral = bool(np.all(np.mod(values, 1) == 0))
+    unique = distinct == len(present)
+    if integral and unique and _is_id_name(column):
+        return ColumnRole(column, "id", "A different whole number on every row, named like an identifier.")
+    if integral and unique and len(present) == n and values.max() - values.min() == n - 1 and n > 20:
+        return ColumnRole(
+            column,
+            "id",
+            f"Consecutive whole numbers ({_fmt(values.min())}, {_fmt(values.min() + 1)}, …): a row number.",
+        )
+    if integral and _is_person_id_name(column):
+        return ColumnRole(
+            column, "id", f"Named like a customer identifier; {distinct:,} distinct values in {len(present):,} rows."
+        )
+    low, high = values.min(), values.max()
+    if distinct == 2:
+        a, b = np.unique(values)[:2]
+        return ColumnRole(column, "categorical", f"Only two values ({_fmt(a)} and {_fmt(b)}): a yes/no flag.")
+    if integral and distinct <= 10:
+        return ColumnRole(
+            column,
+            "numeric",
+            f"Whole numbers with only {distinct} distinct values ({_fmt(low)}–{_fmt(high)}): read as a score or count.",
+        )
+    return ColumnRole(column, "numeric", f"Numbers with {distinct:,} distinct values from {_fmt(low)} to {_fmt(high)}.")
+
+
+def _infer_strings(present: pd.Series, column: str, n: int, distinct: int) -> ColumnRole:
+    sample = _sample(present).astype("str")
+    unique_share = distinct / len(present)
+    words = sample.str.count(r"\S+")
+    mean_words = float(words.mean())
+    lengths = sample.str.len()
+    single_token = float((words <= 1).mean()) >= 0.99
+
+    if unique_share >= 0.95 and (_is_id_name(column) or (single_token and lengths.nunique() <= 3)):
+        return ColumnRole(
+            column, "id", f"{unique_share:.0%} unique codes without spaces, named or shaped like an identifier."
+        )
+    if _is_person_id_name(column) and single_token:
+        return ColumnRole(
+            column,
+            "id",
+            f"Named like a customer identifier; values repeat ({distinct:,} distinct in {len(present):,} rows), "
+            "so one customer has several rows.",
+        )
+    if float(sample.str.match(_DATE_LIKE.pattern).mean()) >= 0.9:
+        parsed = pd.to_datetime(sample, errors="coerce", format="mixed")
+        if parsed.notna().mean() >= 0.9:
+            return ColumnRole(column, "date", f"Text dates such as {sample.iloc[0]!r}.")
+    if mean_words >= 5 or (unique_share >= 0.5 and mean_words >= 2):
+        return ColumnRole(
+            column, "text", f"{unique_share:.0%} unique strings averaging {mean_words:.0f} words → free text."
+        )
+    if unique_share >= 0.95 and single_token:
+        return ColumnRole(
+            column, "id", f"{unique_share:.0%} unique single-word values: looks like a code or identifier."
+        )
+    is_number = sample.str.strip().str.fullmatch(_PLAIN_NUMBER).to_numpy(dtype=bool)
+    if is_number.all():
+        return ColumnRole(column, "categorical", f"Numeric codes with {distinct:,} distinct values → categories.")
+    if is_number.mean() >= 0.5:
+        example = sample[~is_number].iloc[0]
+        return ColumnRole(
+            column,
+            "categorical",
+            f"Mostly numbers but some text (e.g. {example!r}): treated as {distinct:,} categories.",
+        )
+    if distinct > 50:
+        return ColumnRole(
+            column,
+            "categorical",
+            f"{distinct:,} distinct short values: many categories; only the most frequent become features.",
+        )
+    return ColumnRole(column, "categorical", f"{distinct} distinct short values → categories.")
+
+
+def infer_roles(table: pd.DataFrame) -> dict[str, ColumnRole]:
+    """Each column's role with a plain-language reason, in the table's column order.
+
+    Constant and empty columns are "ignore"; identifiers, dates and direct
+    identifiers (pii) are recognised from names and values; "label" is never
+    inferred. Large tables are judged on an evenly spaced sample of 5,000 rows
+    for word counts; uniqueness is always measured on the full column.
+    """
+    return {str(column): _infer_one(table[column], str(column)) for column in table.columns}
+
+
+def resolve_roles(table: pd.DataFrame, overrides: Mapping[str, str] | None = None) -> dict[str, str]:
+    """Column -> role: the inferred role, replaced by the analyst's override where there is one.
+
+    Raises :class:`ConfigError` when an override names a column the table does not
+    have or a role outside ``config.ROLES``.
+    """
+    overrides = dict(overrides or {})
+    columns = [str(c) for c in table.columns]
+    for column, role in overrides.items():
+        if column not in columns:
+            shown = ", ".join(map(repr, columns[:20])) + (", …" if len(columns) > 20 else "")
+            raise ConfigError(
+                f"The role override names column {column!r}, which is not in the table. Its columns are: {shown}."
+            )
+        if role not in ROLES:
+            raise ConfigError(
+                f"The role of column {column!r} must be one of {', '.join(map(repr, ROLES))}. Got {role!r} instead."
+            )
+    inferred = infer_roles(table)
+    return {column: overrides.get(column, inferred[column].role) for column in columns}
+
+
+def roles_table(roles: Mapping[str, ColumnRole]) -> pd.DataFrame:
+    """The roles as an editable table with columns column, role, reason."""
+    return pd.DataFrame([(r.column, r.role, r.reason) for r in roles.values()], columns=["column", "role", "reason"])

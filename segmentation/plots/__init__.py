@@ -1,0 +1,1 @@
+"""Pure plotly figure builders with one segment palette."""

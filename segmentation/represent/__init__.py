@@ -1,0 +1,1 @@
+"""Turning customers into vectors: structured features, text embeddings, reduction."""

@@ -1,0 +1,1 @@
+"""Clustering algorithms behind one registry."""

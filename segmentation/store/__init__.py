@@ -1,0 +1,1 @@
+"""The local workspace: projects, datasets and runs on disk."""

@@ -1,0 +1,1 @@
+"""Quality metrics and per-segment profiles: contrasts, phrases, rules, names."""

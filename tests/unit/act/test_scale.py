@@ -1,0 +1,117 @@
+"""Scoring at scale: Ray Data on a local 2-CPU Ray, the one-process engine, and their input checks.
+
+The Ray test needs requirements-scale.txt installed; without Ray it fails (it is not skipped), so a CI
+without the optional dependency shows it plainly.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from segmentation.act.model import build_model
+from segmentation.act.scale import assign_local, assign_with_ray, import_ray, input_files, read_assigned
+from segmentation.config import ClusterConfig, ReduceConfig, RunConfig, TextConfig
+from segmentation.errors import ConfigError, DataError
+from segmentation.ingest.read import load_table
+from segmentation.pipeline import run
+
+REPO = Path(__file__).resolve().parents[3]
+TEXT_CONFIG = RunConfig(text=TextConfig(columns=("review",), model="tfidf"),
+                        reduce=ReduceConfig(method="pca", map_method="pca"),
+                        cluster=ClusterConfig.make("kmeans", n_clusters=5))
+
+
+@pytest.fixture(scope="module")
+def saved(tmp_path_factory):
+    dataset = load_table(REPO / "assets" / "demo_customers.csv")
+    result = run(dataset.table, TEXT_CONFIG, digest=dataset.digest)
+    model = build_model(result)
+    folder = tmp_path_factory.mktemp("scale")
+    path = model.save(folder / "model.segmodel")
+    return model, path, dataset.table, folder
+
+
+def test_ray_scores_a_folder_in_partitions_and_counts_every_row(saved, tmp_path):
+    model, path, table, _ = saved
+    sample = table.iloc[:300]
+    source = tmp_path / "new"
+    source.mkdir()
+    sample.iloc[:120].to_csv(source / "part-1.csv", index=False)  # two files: two partitions read in parallel
+    sample.iloc[120:].to_csv(source / "part-2.csv", index=False)
+    summary = assign_with_ray(path, source, tmp_path / "out", num_cpus=2, batch_size=100)
+    assert summary.rows_in == summary.rows_out == 300 and summary.engine == "ray"
+    scored = read_assigned(tmp_path / "out").sort_values("customer_id").reset_index(drop=True)
+    expected = model.assign(sample).sort_values("customer_id").reset_index(drop=True)
+    np.testing.assert_array_equal(scored["segment_id"].to_numpy(), expected["segment_id"].to_numpy())
+    np.testing.assert_allclose(scored["confidence"], expected["confidence"])
+    assert scored["segment_name"].tolist() == expected["segment_name"].tolist()
+
+
+def test_local_engine_scores_a_folder_and_matches_the_model(saved, tmp_path):
+    model, path, table, _ = saved
+    folder = tmp_path / "parts"
+    folder.mkdir()
+    table.iloc[:150].to_csv(folder / "a.csv", index=False)
+    table.iloc[150:400].to_csv(folder / "b.csv", index=False)
+    summary = assign_local(path, folder, tmp_path / "out", batch_size=64)
+    assert summary.rows_in == summary.rows_out == 400
+    scored = read_assigned(tmp_path / "out")
+    expected = model.assign(table.iloc[:400])
+    assert scored["customer_id"].tolist() == expected["customer_id"].tolist()
+    assert scored["segment_id"].tolist() == expected["segment_id"].tolist()
+    with pytest.raises(ConfigError, match="already holds Parquet"):
+        assign_local(path, folder, tmp_path / "out")
+
+
+def test_inputs_are_checked_before_any_work(saved, tmp_path):
+    _, path, table, _ = saved
+    with pytest.raises(DataError, match="does not exist"):
+        input_files(tmp_path / "nothing")
+    mixed = tmp_path / "mixed"
+    mixed.mkdir()
+    table.iloc[:5].to_csv(mixed / "a.csv", index=False)
+    table.iloc[:5].to_parquet(mixed / "b.parquet")
+    with pytest.raises(DataError, match="mixes CSV and Parquet"):
+        input_files(mixed)
+    files, kind = input_files(mixed / "b.parquet")
+    assert kind == "parquet" and files == [mixed / "b.parquet"]
+    renamed = tmp_path / "renamed.csv"
+    table.iloc[:5].rename(columns={"orders": "Orders"}).to_csv(renamed, index=False)
+    # the column check runs before Ray is started, with the same near-match hint as the app
+    with pytest.raises(DataError, match="did you mean 'Orders'"):
+        assign_with_ray(path, renamed, tmp_path / "never")
+
+
+def test_missing_ray_says_how_to_install_it(monkeypatch):
+    monkeypatch.setitem(sys.modules, "ray", None)  # makes `import ray` fail as if it were not installed
+    with pytest.raises(ConfigError, match="requirements-scale.txt"):
+        import_ray()
+
+
+def test_read_assigned_needs_parquet_files(tmp_path):
+    with pytest.raises(DataError, match="No Parquet files"):
+        read_assigned(tmp_path)
+    pd.DataFrame({"a": [1]}).to_parquet(tmp_path / "x.parquet")
+    assert read_assigned(tmp_path)["a"].tolist() == [1]
+
+
+def test_a_worker_error_is_shown_as_the_library_error_it_was():
+    from segmentation.act.scale import _segmentation_cause
+
+    try:
+        try:
+            raise DataError("The file lacks 'age'.")
+        except DataError as inner:
+            raise RuntimeError("wrapped") from inner
+    except RuntimeError as outer:
+        assert str(_segmentation_cause(outer)) == "The file lacks 'age'."
+    # Ray Data passes on only the text of what a worker raised
+    remote = RuntimeError("ray::MapWorker.submit()\n  File x.py\nsegmentation.errors.ConfigError: Model missing.\n")
+    found = _segmentation_cause(remote)
+    assert isinstance(found, ConfigError) and str(found) == "Model missing."
+    assert _segmentation_cause(ValueError("a bug")) is None

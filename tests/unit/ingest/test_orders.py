@@ -1,0 +1,216 @@
+"""Order lines roll up to one row per customer with RFM scores and groups."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from segmentation.errors import ConfigError, DataError
+from segmentation.ingest.orders import RFM_GROUPS, TransactionSchema, detect_transactions, rfm_scores, rollup
+from segmentation.ingest.read import load_table
+
+DATA = Path(__file__).resolve().parents[4] / "shared" / "data"
+
+
+def order_lines() -> pd.DataFrame:
+    """Two customers, a return, and a line without a customer, with the UCI column names."""
+    return pd.DataFrame(
+        {
+            "InvoiceNo": ["1", "1", "2", "C3", "4", "5"],
+            "StockCode": ["A", "B", "A", "A", "C", "A"],
+            "Description": ["MUG", "PLATE", "MUG", "MUG", "BOWL", "MUG"],
+            "Quantity": [2, 1, 3, -1, 1, 5],
+            "InvoiceDate": pd.to_datetime(
+                [
+                    "2021-01-01 10:00",
+                    "2021-01-01 10:00",
+                    "2021-01-10 09:00",
+                    "2021-01-12 09:00",
+                    "2021-01-05 12:00",
+                    "2021-01-20 08:00",
+                ]
+            ),
+            "UnitPrice": [5.0, 10.0, 5.0, 5.0, 20.0, 1.0],
+            "CustomerID": pd.Series(["c1", "c1", "c1", "c1", "c2", None], dtype="str"),
+            "Country": ["UK", "UK", "France", "France", "Spain", "UK"],
+        }
+    )
+
+
+def test_detect_uci_schema() -> None:
+    schema = detect_transactions(order_lines())
+    assert schema == TransactionSchema(
+        customer="CustomerID",
+        date="InvoiceDate",
+        amount=None,
+        quantity="Quantity",
+        price="UnitPrice",
+        order="InvoiceNo",
+        product="StockCode",
+        category="Country",
+        text="Description",
+    )
+    assert "amount = 'Quantity' × 'UnitPrice'" in schema.describe()
+
+
+def test_detect_other_column_names() -> None:
+    frame = pd.DataFrame(
+        {
+            "client_id": [1, 1, 2, 2, 3],
+            "order_date": pd.Series(
+                ["2021-01-01", "2021-02-01", "2021-01-05", "2021-03-01", "2021-03-02"], dtype="str"
+            ),
+            "order_id": ["o1", "o2", "o3", "o4", "o5"],
+            "total": [10.0, 20.0, 5.0, 7.5, 1.0],
+            "category": ["toys", "toys", "books", "toys", "books"],
+            "sku": ["x", "y", "x", "z", "x"],
+        }
+    )
+    schema = detect_transactions(frame)
+    assert schema is not None
+    assert (schema.customer, schema.date, schema.amount, schema.order, schema.product, schema.category) == (
+        "client_id",
+        "order_date",
+        "total",
+        "order_id",
+        "sku",
+        "category",
+    )
+    customers, _ = rollup(frame, schema, as_of=pd.Timestamp("2021-03-02"))
+    assert customers["client_id"].tolist() == [1, 2, 3]
+    assert customers["monetary"].tolist() == [30.0, 12.5, 1.0]
+    assert customers["recency_days"].tolist() == [29, 1, 0]
+    assert customers["favourite_category"].tolist() == ["toys", "books", "books"]  # tie: alphabetically first
+
+
+@pytest.mark.parametrize(
+    "frame",
+    [
+        pd.DataFrame(
+            {"CustomerID": ["a", "b"], "date": pd.to_datetime(["2021-01-01", "2021-01-02"]), "amount": [1, 2]}
+        ),
+        pd.DataFrame({"customer_id": ["a", "a"], "amount": [1, 2]}),  # no date
+        pd.DataFrame({"customer_id": ["a", "a"], "date": pd.to_datetime(["2021-01-01", "2021-01-02"])}),  # no value
+        pd.DataFrame({"age": [1, 2], "income": [3, 4]}),
+    ],
+    ids=["one-row-per-customer", "no-date", "no-amount", "customer-table"],
+)
+def test_not_transactions(frame: pd.DataFrame) -> None:
+    assert detect_transactions(frame) is None
+
+
+def test_rollup_values() -> None:
+    frame = order_lines()
+    customers, notes = rollup(frame, detect_transactions(frame), as_of=pd.Timestamp("2021-01-20"))  # type: ignore[arg-type]
+    assert list(customers.columns[:1]) == ["CustomerID"]
+    assert customers["CustomerID"].tolist() == ["c1", "c2"]
+    c1 = customers.iloc[0]
+    assert c1["recency_days"] == 8  # last line 2021-01-12
+    assert c1["tenure_days"] == 19  # first line 2021-01-01
+    assert c1["frequency"] == 2  # invoices 1 and 2; C3 is a cancellation
+    assert c1["monetary"] == pytest.approx(10 + 10 + 15 - 5)
+    assert c1["avg_order_value"] == pytest.approx((10 + 10 + 15) / 2)
+    assert c1["order_lines"] == 4
+    assert c1["return_share"] == pytest.approx(0.25)
+    assert c1["distinct_products"] == 2
+    assert c1["favourite_country"] == "France"  # France 2 lines, UK 2 lines: tie goes alphabetically
+    assert c1["Description"] == "MUG; PLATE"
+    assert customers.iloc[1]["favourite_country"] == "Spain"
+    assert notes[0] == "5 order lines were rolled up into 2 customers."
+    assert "1 order lines have no customer id and were left out." in notes
+    assert any(n.startswith("1 order lines are returns or cancellations") for n in notes)
+    assert notes[-1] == "Recency and tenure are counted in days up to 2021-01-20."
+
+
+def test_rollup_with_only_returns_has_zero_frequency() -> None:
+    frame = pd.DataFrame(
+        {
+            "customer": ["a", "a", "b"],
+            "date": pd.to_datetime(["2021-01-01", "2021-01-02", "2021-01-03"]),
+            "amount": [-5.0, -1.0, 3.0],
+        }
+    )
+    schema = detect_transactions(frame)
+    customers, _ = rollup(frame, schema)  # type: ignore[arg-type]
+    assert customers["frequency"].tolist() == [0, 1]  # without an order column: distinct purchase days
+    assert customers["avg_order_value"].tolist() == [0.0, 3.0]
+    assert customers["return_share"].tolist() == [1.0, 0.0]
+
+
+def test_rollup_refuses_missing_columns_and_empty_input() -> None:
+    schema = TransactionSchema("cust", "day", "amount", None, None, None, None, None, None)
+    with pytest.raises(DataError, match=r"'cust', 'day', 'amount' are not in the table"):
+        rollup(pd.DataFrame({"x": [1]}), schema)
+    frame = pd.DataFrame({"cust": [None, None], "day": pd.to_datetime(["2021-01-01"] * 2), "amount": [1.0, 2.0]})
+    with pytest.raises(DataError, match="None of the 2 order lines"):
+        rollup(frame, schema)
+    with pytest.raises(ConfigError, match="needs an amount column"):
+        rollup(frame, TransactionSchema("cust", "day", None, None, "amount", None, None, None, None))
+
+
+def test_rfm_scores_are_quintiles_with_ties_broken_by_rank() -> None:
+    customers = pd.DataFrame(
+        {
+            "recency_days": np.arange(10),
+            "frequency": [1] * 10,  # all tied: ranks still spread them over five groups
+            "monetary": np.arange(10, 0, -1) * 10.0,
+        }
+    )
+    scored = rfm_scores(customers)
+    assert scored["rfm_r"].tolist() == [5, 5, 4, 4, 3, 3, 2, 2, 1, 1]
+    assert scored["rfm_f"].tolist() == [1, 1, 2, 2, 3, 3, 4, 4, 5, 5]
+    assert scored["rfm_m"].tolist() == [5, 5, 4, 4, 3, 3, 2, 2, 1, 1]
+    assert scored["rfm_score"].iloc[0] == "515"
+    assert set(scored["rfm_group"]) <= set(RFM_GROUPS)
+    assert list(customers.columns) == ["recency_days", "frequency", "monetary"]  # input untouched
+
+
+def test_rfm_groups_cover_the_marketing_vocabulary() -> None:
+    grid = pd.DataFrame(
+        [(r, f, m) for r in range(1, 6) for f in range(1, 6) for m in range(1, 6)],
+        columns=["r", "f", "m"],
+    )
+    # recency scores 5 for the smallest recency, so feed the reverse
+    customers = pd.DataFrame(
+        {
+            "recency_days": (6 - grid["r"]) * 1000 + np.arange(125),
+            "frequency": grid["f"] * 1000 + np.arange(125),
+            "monetary": grid["m"] * 1000.0 + np.arange(125),
+        }
+    )
+    scored = rfm_scores(customers)
+    assert (scored["rfm_r"].to_numpy() == grid["r"].to_numpy()).all()
+    assert set(scored["rfm_group"]) == set(RFM_GROUPS)
+    champions = scored[(scored.rfm_r == 5) & (scored.rfm_f == 5) & (scored.rfm_m == 5)]
+    assert champions["rfm_group"].tolist() == ["Champions"]
+    lost = scored[(scored.rfm_r == 1) & (scored.rfm_f == 1) & (scored.rfm_m == 1)]
+    assert lost["rfm_group"].tolist() == ["Lost"]
+
+
+def test_rfm_scores_edge_cases() -> None:
+    assert rfm_scores(pd.DataFrame({"recency_days": [], "frequency": [], "monetary": []})).empty
+    one = rfm_scores(pd.DataFrame({"recency_days": [3], "frequency": [2], "monetary": [10.0]}))
+    assert one[["rfm_r", "rfm_f", "rfm_m"]].iloc[0].tolist() == [5, 5, 5]
+    with pytest.raises(ConfigError, match=r"'monetary' column .* Got 'value'"):
+        rfm_scores(pd.DataFrame({"recency_days": [1], "frequency": [1]}), monetary="value")
+
+
+@pytest.mark.skipif(not (DATA / "online_retail").exists(), reason="shared data folder not available")
+def test_online_retail_full_rollup() -> None:
+    started = time.perf_counter()
+    dataset = load_table(DATA / "online_retail" / "online_retail.csv.gz")
+    assert dataset.report.rows_read == dataset.report.rows_kept == 541_909
+    schema = detect_transactions(dataset.table)
+    assert schema is not None and schema.customer == "CustomerID" and schema.order == "InvoiceNo"
+    customers, notes = rollup(dataset.table, schema)
+    scored = rfm_scores(customers)
+    elapsed = time.perf_counter() - started
+    assert len(customers) == 4372
+    assert customers["CustomerID"].is_unique
+    assert "135,080 order lines have no customer id and were left out." in notes
+    assert scored["rfm_group"].isin(RFM_GROUPS).all()
+    assert elapsed < 30, f"load + rollup took {elapsed:.1f} s"

@@ -1,0 +1,144 @@
+"""Column roles are inferred with a readable reason, and the analyst's overrides are checked."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from segmentation.common import name_tokens
+from segmentation.config import ROLES
+from segmentation.errors import ConfigError
+from segmentation.ingest.roles import ColumnRole, infer_roles, resolve_roles, roles_table
+
+N = 60
+RNG = np.random.default_rng(0)
+
+
+def customers() -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "customer_id": [f"C{i:04d}" for i in range(N)],
+            "age": RNG.integers(18, 80, N),
+            "income": RNG.normal(50_000, 10_000, N).round(2),
+            "member": RNG.integers(0, 2, N),
+            "plan": pd.Series(RNG.choice(["basic", "plus", "pro"], N), dtype="str"),
+            "comment": [f"I really liked the service number {i} but delivery was slow" for i in range(N)],
+            "joined": pd.date_range("2021-01-01", periods=N, freq="D"),
+            "email": [f"person{i}@example.com" for i in range(N)],
+            "country": ["UK"] * N,
+            "notes": [np.nan] * N,
+            "year": RNG.integers(1950, 2005, N),
+            "rating": RNG.integers(1, 6, N),
+        }
+    )
+
+
+@pytest.mark.parametrize(
+    ("column", "role", "reason"),
+    [
+        ("customer_id", "id", r"unique"),
+        ("age", "numeric", r"Numbers with \d+ distinct values"),
+        ("income", "numeric", r"Numbers"),
+        ("member", "categorical", r"Only two values \(0 and 1\): a yes/no flag"),
+        ("plan", "categorical", r"3 distinct short values"),
+        ("comment", "text", r"100% unique strings averaging 11 words → free text"),
+        ("joined", "date", r"Dates from 2021-01-01"),
+        ("email", "pii", r"e-mail addresses"),
+        ("country", "ignore", r"same value \('UK'\)"),
+        ("notes", "ignore", r"Every value is empty"),
+        ("year", "numeric", r"Numbers"),
+        ("rating", "numeric", r"score or count"),
+    ],
+)
+def test_roles_and_reasons(column: str, role: str, reason: str) -> None:
+    roles = infer_roles(customers())
+    assert roles[column].role == role
+    assert roles[column].column == column
+    assert pd.Series([roles[column].reason]).str.contains(reason, regex=True).all(), roles[column].reason
+
+
+def test_roles_keep_column_order_and_use_known_roles_only() -> None:
+    table = customers()
+    roles = infer_roles(table)
+    assert list(roles) == list(table.columns)
+    assert all(r.role in ROLES for r in roles.values())
+    assert "label" not in {r.role for r in roles.values()}  # only the analyst sets a label
+    assert roles["email"].pii_kind == "email" and roles["age"].pii_kind is None
+
+
+def test_row_number_column_is_an_id() -> None:
+    table = pd.DataFrame({"column_1": np.arange(100), "value": RNG.normal(size=100)})
+    assert infer_roles(table)["column_1"].role == "id"
+
+
+def test_year_integers_are_never_dates() -> None:
+    table = pd.DataFrame({"Year_Birth": RNG.integers(1940, 2000, 200)})
+    assert infer_roles(table)["Year_Birth"].role == "numeric"
+
+
+def test_text_dates_are_recognised() -> None:
+    table = pd.DataFrame({"signup": pd.Series(["2021-03-04", "2021-05-06", "2022-01-02"] * 10, dtype="str")})
+    assert infer_roles(table)["signup"].role == "date"
+
+
+def test_repeating_customer_id_is_still_an_id() -> None:
+    table = pd.DataFrame({"CustomerID": pd.Series(["1", "1", "2", "3", "3", "3"] * 5, dtype="str")})
+    role = infer_roles(table)["CustomerID"]
+    assert role.role == "id" and "several rows" in role.reason
+
+
+def test_numeric_codes_with_many_values_are_categories() -> None:
+    table = pd.DataFrame({"Clothing ID": pd.Series([str(i % 300) for i in range(2000)], dtype="str")})
+    role = infer_roles(table)["Clothing ID"]
+    assert role.role == "categorical" and "300" in role.reason
+
+
+def test_names_of_products_are_not_person_names() -> None:
+    table = pd.DataFrame(
+        {
+            "Class Name": pd.Series(RNG.choice(["Dresses", "Knits", "Blouses"], 100), dtype="str"),
+            "Customer Name": pd.Series([f"Ann Smith{chr(97 + i % 26)}" for i in range(100)], dtype="str"),
+        }
+    )
+    roles = infer_roles(table)
+    assert roles["Class Name"].role == "categorical"
+    assert (roles["Customer Name"].role, roles["Customer Name"].pii_kind) == ("pii", "name")
+
+
+def test_resolve_roles_applies_overrides() -> None:
+    table = customers()
+    resolved = resolve_roles(table, {"plan": "label", "comment": "ignore"})
+    assert resolved["plan"] == "label"
+    assert resolved["comment"] == "ignore"
+    assert resolved["age"] == "numeric"
+    assert list(resolved) == list(table.columns)
+
+
+def test_resolve_roles_refuses_unknown_columns_and_roles() -> None:
+    with pytest.raises(ConfigError, match=r"names column 'nope', which is not in the table.*'customer_id'"):
+        resolve_roles(customers(), {"nope": "numeric"})
+    with pytest.raises(ConfigError, match=r"role of column 'age' must be one of .* Got 'number'"):
+        resolve_roles(customers(), {"age": "number"})
+
+
+def test_roles_table_for_editing() -> None:
+    frame = roles_table(infer_roles(customers()))
+    assert list(frame.columns) == ["column", "role", "reason"]
+    assert len(frame) == len(customers().columns)
+    assert roles_table({"a": ColumnRole("a", "numeric", "why")}).iloc[0].tolist() == ["a", "numeric", "why"]
+
+
+@pytest.mark.parametrize(
+    ("name", "tokens"),
+    [
+        ("CustomerID", ["customer", "id"]),
+        ("customerID", ["customer", "id"]),
+        ("Dt_Customer", ["dt", "customer"]),
+        ("Annual Income (k$)", ["annual", "income", "k"]),
+        ("E-mail", ["e", "mail"]),
+        ("IDNumber", ["id", "number"]),
+    ],
+)
+def test_name_tokens(name: str, tokens: list[str]) -> None:
+    assert name_tokens(name) == tokens
