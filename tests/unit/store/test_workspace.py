@@ -413,7 +413,7 @@ def test_the_embedding_cache_size_is_reported_and_can_be_cleared(tmp_path):
     assert cache.get_many("tfidf", ["text 1"]) == {} and workspace.cache_size_bytes() < size
 
 
-@pytest.mark.parametrize("module", ["workspace.py", "cli_workspace.py"])
+@pytest.mark.parametrize("module", ["store/workspace.py", "cli/workspace.py"])
 def test_nothing_in_the_workspace_is_read_with_pickle(module):
     source = (ROOT / "segmentation" / module).read_text()
     tree = ast.parse(source)
@@ -427,5 +427,5 @@ def test_nothing_in_the_workspace_is_read_with_pickle(module):
                 and node.func.attr == "load" and isinstance(node.func.value, ast.Name) and node.func.value.id == "np"]
     assert all(any(k.arg == "allow_pickle" and isinstance(k.value, ast.Constant) and k.value.value is False
                    for k in call.keywords) for call in np_loads)
-    if module == "workspace.py":
+    if module == "store/workspace.py":
         assert np_loads  # arrays are read, and only this way
