@@ -9,8 +9,8 @@ model whose first module is a ``Transformer`` is supported and gives the same
 vectors (bench/embed.py: cosine to sentence-transformers' fp32 ``encode``
 above 0.9999).
 
-Only the OpenVINO *runtime* is used (``read_model``/``compile_model``): its
-conversion tools, which can send usage telemetry, are never imported.
+Only the OpenVINO *runtime* is used (``read_model``/``compile_model``), always imported through
+``runtime()``, which keeps OpenVINO's conversion tools (and their usage telemetry) out of the process.
 """
 
 from __future__ import annotations
@@ -18,10 +18,12 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+import sys
 import threading
 import warnings
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import numpy as np
@@ -37,10 +39,28 @@ _EXPORT_LOCK = threading.Lock()
 _COMPILED: dict[tuple[str, bool], tuple[Any, list[str]]] = {}
 
 
+def runtime() -> ModuleType:
+    """OpenVINO's runtime module, imported without its model-conversion tools.
+
+    ``import openvino`` also imports ``openvino.tools.ovc`` (the converter), and importing the converter sends a
+    usage event to Intel: a forked process looks up www.google-analytics.com and a client id is written under
+    ``~/intel`` unless a consent file says no. We never convert with it (torch exports the ONNX file), so the
+    converter and the telemetry package are marked as not importable before the first import; openvino's own
+    ``try: from openvino.tools.ovc import convert_model / except ImportError`` then skips it.
+    """
+    if "openvino" not in sys.modules:
+        for name in ("openvino.tools.ovc", "openvino_telemetry"):
+            sys.modules.setdefault(name, None)  # None in sys.modules: "import name" raises ImportError
+    import openvino
+
+    return openvino
+
+
 def openvino_available() -> bool:
     try:
         import onnx  # noqa: F401  (torch's exporter needs it)
-        import openvino  # noqa: F401
+
+        runtime()
     except ImportError:
         return False
     return True
@@ -108,7 +128,7 @@ def _export(st_model: Any, path: Path, names: Sequence[str]) -> None:
 def compiled_model(st_model: Any, location: str, bf16: bool) -> tuple[Any, list[str]]:
     """The OpenVINO model for ``st_model``'s transformer and its input names; exported to ONNX on first
     use (kept on disk, keyed by the model's files and torch version), compiled once per process."""
-    import openvino as ov
+    ov = runtime()
 
     with _EXPORT_LOCK:
         if (location, bf16) not in _COMPILED:
@@ -134,7 +154,7 @@ def encode(st_model: Any, location: str, texts: Sequence[str], order: np.ndarray
     batches are pooled while the others run, and memory stays bounded by the
     number of requests in flight.
     """
-    import openvino as ov
+    ov = runtime()
     import torch
 
     compiled, names = compiled_model(st_model, location, bf16)

@@ -82,25 +82,23 @@ def _health_ok(url: str) -> bool:
 
 
 def start_streamlit(
-    script: Path, cwd: Path, env: Mapping[str, str], *, timeout: float = SERVER_START_TIMEOUT_S
+    script: Path, cwd: Path, env: Mapping[str, str], *, timeout: float = SERVER_START_TIMEOUT_S,
+    address: str | None = "127.0.0.1",
 ) -> tuple[subprocess.Popen, str]:
     """Start `streamlit run <script>` on a free port and wait until it reports healthy.
 
     The server runs in its own process group (so stop_streamlit can take down any children)
     and writes stdout+stderr to a log file, available as `proc.log_path`. Streamlit reads
-    `.streamlit/config.toml` from `cwd`. Fails the test with the server's output when the
-    server exits early or is not healthy within `timeout` seconds.
+    `.streamlit/config.toml` from `cwd`; with ``address=None`` the address and the headless and
+    usage-statistics settings come from that file alone, as in a bare `streamlit run app.py`. Fails the test
+    with the server's output when the server exits early or is not healthy within `timeout` seconds.
     """
     port = _free_port()
-    url = f"http://127.0.0.1:{port}"
+    url = f"http://{address or 'localhost'}:{port}"
     log = tempfile.NamedTemporaryFile(prefix="streamlit-", suffix=".log", delete=False)
-    cmd = [
-        _venv_python(), "-m", "streamlit", "run", str(script),
-        "--server.port", str(port),
-        "--server.address", "127.0.0.1",
-        "--server.headless", "true",
-        "--browser.gatherUsageStats", "false",
-    ]  # fmt: skip
+    cmd = [_venv_python(), "-m", "streamlit", "run", str(script), "--server.port", str(port)]
+    if address is not None:
+        cmd += ["--server.address", address, "--server.headless", "true", "--browser.gatherUsageStats", "false"]
     proc = subprocess.Popen(
         cmd,
         cwd=str(cwd),
