@@ -3,12 +3,12 @@
 Run with ``streamlit run app.py``. Pages live in ``pages/``; ``st.navigation``
 lists them explicitly (which switches off Streamlit's automatic pages/ menu) and
 gives each a stable URL such as /map. The frame itself (page config, logo,
-styles, navigation, the open project, sidebar summary) is ``ui.widgets.render_frame``;
+styles, navigation, the open project, sidebar summary) is ``ui.frame.render_frame``;
 ``run_page`` runs the page and saves what it changed to the workspace project.
 """
 
+from ui.frame import render_frame, run_page
 from ui.state import studio
-from ui.widgets import render_frame, run_page
 
 page = render_frame()
 studio().mark_routed()

@@ -27,7 +27,7 @@ os.environ.setdefault("SEGMENT_STUDIO_HOME", tempfile.mkdtemp(prefix="bench-map-
 
 from segmentation.config import ClusterConfig, ReduceConfig, RunConfig  # noqa: E402
 from segmentation.pipeline import run  # noqa: E402
-from segmentation.plots import charts as plots  # noqa: E402
+from segmentation.plots import map as plots  # noqa: E402
 from tests.e2e.conftest import CHROMIUM_ARGS, CHROMIUM_PATH  # noqa: E402
 
 DATA = ROOT.parent / "shared" / "data" / "telco_churn"

@@ -42,7 +42,7 @@ import pandas as pd  # noqa: E402
 from make_demo_data import generate  # noqa: E402
 from threadpoolctl import threadpool_limits  # noqa: E402
 
-from segmentation.act.model import build_model  # noqa: E402
+from segmentation.act.assign import build_model  # noqa: E402
 from segmentation.act.scale import assign_with_ray, import_ray, worker_runtime_env  # noqa: E402
 from segmentation.config import ClusterConfig, ReduceConfig, RunConfig, TextConfig  # noqa: E402
 from segmentation.ingest.read import load_table  # noqa: E402

@@ -3,8 +3,9 @@
 import streamlit as st
 
 from ui import act_view
+from ui.format import user_errors
+from ui.frame import page_header
 from ui.state import studio
-from ui.widgets import page_header, user_errors
 
 page_header("Assign", "Place new or refreshed customers in existing segments, without segmenting again: each one "
                       "joins the segment of the customers it most resembles. Customers seen before show where they "

@@ -2,21 +2,18 @@
 
 import streamlit as st
 
-from ui.state import studio
-from ui.widgets import (
-    PAGES,
-    load_demo,
+from ui.data_view import (
     load_report_panel,
     masked_preview,
-    page_header,
     quality_panel,
     reading_options_panel,
     roles_editor,
-    show_load_error,
     transactions_offer,
-    upload_box,
-    user_errors,
 )
+from ui.format import user_errors
+from ui.frame import PAGES, page_header
+from ui.loading import load_demo, show_load_error, upload_box
+from ui.state import studio
 
 page_header("Data", "Load your customers, check how the file was read, and tell Segment Studio what each "
                     "column is.")

@@ -5,8 +5,9 @@ import streamlit as st
 from segmentation.act.tables import EXCEL_MAX_ROWS
 from ui import act_view
 from ui.act_view import FORMAT_LABELS, download
+from ui.format import md, table_columns
+from ui.frame import PAGES, page_header, require_result
 from ui.state import studio
-from ui.widgets import PAGES, md, page_header, require_result, table_columns
 
 page_header("Export", "Take the segments to your CRM, spreadsheet or BI tool, share them with stakeholders, and keep "
                       "the model to place new customers later. Every customer is included; those who fit no segment "

@@ -2,10 +2,10 @@
 
 import streamlit as st
 
-from segmentation.plots import charts as plots
+from segmentation.plots import map as plots
+from ui.frame import page_header, require_result
 from ui.profiles_view import search_panel, selection_panel
 from ui.state import studio
-from ui.widgets import page_header, require_result
 
 page_header("Map", "Each dot is a customer; customers close together are alike. Colour by segment or any column, "
                    "find customers by id or by what they wrote, and draw a lasso around dots to see who they are.")

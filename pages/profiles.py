@@ -2,6 +2,7 @@
 
 import streamlit as st
 
+from ui.frame import page_header, require_result
 from ui.profiles_view import (
     compare_panel,
     curation_panel,
@@ -10,7 +11,6 @@ from ui.profiles_view import (
     suggested_names_bar,
 )
 from ui.state import studio
-from ui.widgets import page_header, require_result
 
 page_header("Profiles", "What makes each segment different from everyone else. Give each one a name and a "
                         "description your team will recognise: they are used on the map, in charts and in exports.")

@@ -2,9 +2,9 @@
 
 import streamlit as st
 
-from ui import choose_view
+from ui import quality_view
+from ui.frame import page_header, require_result
 from ui.state import studio
-from ui.widgets import page_header, require_result
 
 TABS = ["Segment sizes", "Silhouette", "Number of segments", "Stability", "Known groups", "Runs and comparison"]
 
@@ -15,29 +15,29 @@ run = require_result()
 state = studio()
 names = state.segment_names()
 
-choose_view.metric_cards(run.result.metrics)
-choose_view.run_warnings(state, run)
+quality_view.metric_cards(run.result.metrics)
+quality_view.run_warnings(state, run)
 
 # on_change="rerun": only the open tab runs, so the slower checks cost nothing until they are looked at
 sizes, silhouette, curves, stability, known, runs = st.tabs(TABS, key="quality_tab", on_change="rerun")
 if sizes.open:
     with sizes:
-        choose_view.size_section(run.result, names)
+        quality_view.size_section(run.result, names)
 if silhouette.open:
     with silhouette:
-        choose_view.silhouette_section(state, run, names)
+        quality_view.silhouette_section(state, run, names)
 if curves.open:
     with curves:
-        choose_view.curves_section(state, run)
+        quality_view.curves_section(state, run)
 if stability.open:
     with stability:
-        choose_view.stability_section(state, run, names)
+        quality_view.stability_section(state, run, names)
 if known.open:
     with known:
-        if not choose_view.known_groups_section(run.result, names):
+        if not quality_view.known_groups_section(run.result, names):
             st.info("No column holds known groups. If you have one (a customer type from your CRM, a persona from "
                     "a survey), set its role to 'label' on the Data page and run again: the segments are then "
                     "checked against it, without it being used to make them.", icon=":material/label:")
 if runs.open:
     with runs:
-        choose_view.runs_section(state)
+        quality_view.runs_section(state)

@@ -5,8 +5,9 @@ import streamlit as st
 from segmentation.paths import cache_dir
 from segmentation.store.workspace import format_size
 from ui import workspace_sync as ws
+from ui.format import md, user_errors
+from ui.frame import page_header
 from ui.state import studio
-from ui.widgets import md, page_header, user_errors
 
 page_header("Settings", "Everything Segment Studio keeps (projects, saved runs, cached embeddings) lives in one "
                         "workspace folder on this computer.")

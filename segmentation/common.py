@@ -49,15 +49,19 @@ def name_tokens(name: str) -> list[str]:
     return [t for t in re.split(r"[\W_]+", text.lower()) if t]
 
 
-def json_safe(value: Any) -> Any:
-    """A JSON-ready copy: numpy scalars as Python numbers, NaN and infinity as null, tuples as lists."""
+def json_safe(value: Any, keep_nan: bool = False) -> Any:
+    """A JSON-ready copy: numpy scalars as Python numbers, NaN and infinity as null, tuples as lists.
+
+    ``keep_nan=True`` keeps NaN and infinity as floats, for JSON that only Python reads back (the workspace),
+    where a one-segment run's undefined silhouette must come back as NaN rather than None.
+    """
     if isinstance(value, Mapping):
-        return {str(k): json_safe(v) for k, v in value.items()}
+        return {str(k): json_safe(v, keep_nan) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
-        return [json_safe(v) for v in value]
+        return [json_safe(v, keep_nan) for v in value]
     if hasattr(value, "item") and getattr(value, "shape", None) == ():  # a numpy scalar
         value = value.item()
-    if isinstance(value, float) and not math.isfinite(value):
+    if isinstance(value, float) and not math.isfinite(value) and not keep_nan:
         return None
     return value
 

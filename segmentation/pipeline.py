@@ -23,8 +23,8 @@ import pandas as pd
 
 from segmentation import __version__
 from segmentation.common import json_safe
-from segmentation.config import RunConfig, stable_hash
-from segmentation.errors import ConfigError, DataError
+from segmentation.config import RolesConfig, RunConfig, TextConfig, stable_hash
+from segmentation.errors import DataError
 from segmentation.ingest.clean import clean_table
 from segmentation.ingest.privacy import mask_texts
 from segmentation.ingest.roles import resolve_roles
@@ -33,8 +33,9 @@ from segmentation.represent.embed import EmbeddingCache, embed_texts, make_embed
 from segmentation.represent.features import build_features
 from segmentation.represent.reduce import map_coordinates, reduce
 from segmentation.segment.cluster import cluster
+from segmentation.understand.explain import profile_segments
 from segmentation.understand.metrics import external_metrics, internal_metrics
-from segmentation.understand.profile import SegmentProfile, profile_segments
+from segmentation.understand.profile import SegmentProfile
 
 ProgressFn = Callable[[str, float], None]
 
@@ -186,6 +187,42 @@ def blend(text_block: np.ndarray | None, structured: np.ndarray, text_weight: fl
     return np.hstack(blocks).astype(np.float32)
 
 
+def space_settings(config: RunConfig) -> tuple[Any, ...]:
+    """The settings the cluster space (and the map) depends on: everything but the clustering. Two runs with equal
+    ``space_settings`` of the same data share one cluster space."""
+    return (config.roles, config.clean, config.features, config.text, config.blend, config.random_state,
+            config.reduce)
+
+
+def space_key(digest: str, config: RunConfig) -> str:
+    """Identifies a cluster space: the data digest and the settings before clustering. It is the key under which
+    ``run`` keeps the reduced space in its stage cache, so a search or a stability check keyed by it reuses
+    exactly what a run with these settings computed."""
+    return stable_hash(digest, *space_settings(config))
+
+
+# --------------------------------------------------------------------------- run defaults
+def text_columns(roles: Mapping[str, str]) -> tuple[str, ...]:
+    """The columns a run embeds unless told otherwise: every column whose role is "text", in table order."""
+    return tuple(str(c) for c, role in roles.items() if role == "text")
+
+
+def default_config(table: pd.DataFrame, overrides: Mapping[str, str] | None = None,
+                   roles: Mapping[str, str] | None = None) -> RunConfig:
+    """The settings a run starts from when the analyst chooses nothing else; the app's Segment page and
+    ``python -m segmentation run`` both start from them.
+
+    Numeric and categorical columns become features by their role, and every free-text column is embedded (with
+    the default model, text carrying half the distance), so a file whose only content is free text is segmented on
+    it. ``overrides`` (column -> role, the analyst's changes to the inferred roles) are kept in the config so the
+    run resolves the same roles. ``roles``: the already resolved roles of ``table`` with those overrides, when the
+    caller has them (they are resolved here otherwise).
+    """
+    overrides = dict(overrides or {})
+    roles = resolve_roles(table, overrides) if roles is None else roles
+    return RunConfig(roles=RolesConfig.from_mapping(overrides), text=TextConfig(columns=text_columns(roles)))
+
+
 def run(table: pd.DataFrame, config: RunConfig | None = None, on_progress: ProgressFn | None = None,
         digest: str | None = None, cache: StageCache | None = DEFAULT_CACHE,
         embedding_cache: EmbeddingCache | None = None) -> SegmentationResult:
@@ -264,17 +301,15 @@ def run(table: pd.DataFrame, config: RunConfig | None = None, on_progress: Progr
                         "text, or choose a text column.")
 
     X = blend(text_block, structured, config.blend.text_weight)
-    upstream = (config.roles, config.clean, config.features, config.text, config.blend, config.random_state)
+    space = space_settings(config)
 
     # --- reduce and map -----------------------------------------------------------
-    Z = timed("reduce", (*upstream, config.reduce), lambda: reduce(X, config.reduce, config.random_state, progress))
-    coords = timed("map", (*upstream, config.reduce),
-                   lambda: map_coordinates(X, Z, config.reduce, config.random_state, progress))
+    Z = timed("reduce", space, lambda: reduce(X, config.reduce, config.random_state, progress))
+    coords = timed("map", space, lambda: map_coordinates(X, Z, config.reduce, config.random_state, progress))
 
     # --- cluster ------------------------------------------------------------------
     progress("cluster", 0.0)
-    clustering = timed("cluster", (*upstream, config.reduce, config.cluster),
-                       lambda: cluster(Z, config.cluster, config.random_state))
+    clustering = timed("cluster", (*space, config.cluster), lambda: cluster(Z, config.cluster, config.random_state))
     labels = clustering.labels
     notes += list(clustering.notes)
     progress("cluster", 1.0)
@@ -304,9 +339,3 @@ def run(table: pd.DataFrame, config: RunConfig | None = None, on_progress: Progr
         feature_recipe=recipe.to_dict(), text_state=text_state,
     )
 
-
-def validate_config_for(table: pd.DataFrame, config: RunConfig) -> None:
-    """Cheap checks before a long run, so the page can refuse early with a clear message."""
-    for column in config.text.columns:
-        if column not in table.columns:
-            raise ConfigError(f"Text column {column!r} is not in the data.")

@@ -1,1 +1,2 @@
-"""The only Streamlit-aware helpers: typed session state, cached library calls, shared widgets."""
+"""The only Streamlit-aware code: typed session state, cached library calls, the frame, formatting, and one view
+module per area."""

@@ -1,6 +1,7 @@
 """Acting on segments: the downloads of the Export page and the steps of the Assign page.
 
-The bytes themselves come from the library (``export``, ``report``, ``model``). What is
+The bytes themselves come from the library (``act.tables``, ``act.bundle``, ``act.report``, ``act.assign``;
+where customers moved: ``act.movement``, drawn by ``plots.flow``). What is
 expensive to build (a saved model, the report, an uploaded model or customer file, an
 assignment) is kept in the bounded stores of ``ui.cache`` under small keys: the run
 with its hand-made changes, plus the analyst's names and descriptions as JSON, or a
@@ -27,17 +28,24 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from segmentation.act import tables as export
-from segmentation.act.model import SegmentModel, build_model, load_model, model_file_name
+from segmentation.act.assign import SegmentModel, build_model, load_model
+from segmentation.act.bundle import manifest_json
+from segmentation.act.model_file import model_file_name
+from segmentation.act.movement import Movement, model_movement
 from segmentation.act.report import report_bytes
-from segmentation.common import segment_label
+from segmentation.common import segment_number
 from segmentation.errors import SegmentationError
 from segmentation.ingest import read as io
 from segmentation.pipeline import SegmentationResult
-from segmentation.plots.charts import segment_colour, segment_order
+from segmentation.plots import sizes as plots_sizes
+from segmentation.plots.flow import movement_flow_figure
+from segmentation.plots.theme import segment_colour
 
 from . import cache
+from .format import md, user_errors
+from .frame import PAGES
+from .loading import UPLOAD_TYPES
 from .state import RunRecord, Studio
-from .widgets import PAGES, UPLOAD_TYPES, md, user_errors
 
 FORMAT_LABELS = {"csv": "CSV", "xlsx": "Excel", "parquet": "Parquet"}
 MIME = {"csv": "text/csv", "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
@@ -74,8 +82,11 @@ def run_export(state: Studio, run: RunRecord) -> RunExport:
 
 
 def customers_table(run: RunExport, include_pii: bool) -> pd.DataFrame:
-    """Every customer with segment id, name, confidence and distance to the segment centre."""
-    return export.labelled_customers(run.result, run.names, include_pii=include_pii, with_distance=True)
+    """Every customer with segment id, name, confidence and distance to the segment centre, built once per run,
+    names and choice of personal data (the confidence asks each customer's nearest neighbours)."""
+    return cache.kept(cache.act_store("files"), f"customers|{run.key}|{include_pii}",
+                      lambda: export.labelled_customers(run.result, run.names, include_pii=include_pii,
+                                                        with_distance=True))
 
 
 def customers_file(customers: pd.DataFrame, fmt: str) -> bytes:
@@ -95,7 +106,7 @@ def profiles_file(run: RunExport) -> bytes:
 
 def manifest_file(run: RunExport, exported_at: dt.datetime | None = None) -> bytes:
     """The run manifest (settings, metrics, versions, seeds, row counts, names) as JSON, stamped now."""
-    return export.manifest_json(run.result, run.names, exported_at=exported_at or dt.datetime.now())
+    return manifest_json(run.result, run.names, exported_at=exported_at or dt.datetime.now())
 
 
 def stability_for_report(state: Studio, run_id: str) -> dict[str, Any] | None:
@@ -237,8 +248,10 @@ def _remember_table(state: Studio, name: str, data: bytes) -> None:
 @dataclass(frozen=True)
 class Assignment:
     assigned: pd.DataFrame
-    movement: Any  # segmentation.model.Movement or None
+    movement: Movement | None
     data_name: str
+    names: Mapping[int, str]
+    """The model's segment names by label, which gives each ``segment_id`` (a segment number) its colour."""
 
 
 def assignment_key(chosen: ChosenModel, dataset: io.Dataset) -> str:
@@ -253,7 +266,8 @@ def assign(chosen: ChosenModel, dataset: io.Dataset, on_progress: Callable[[str,
     found = store.get(key)
     if found is None:
         assigned = chosen.model.assign(dataset.table, on_progress=on_progress)
-        found = Assignment(assigned, chosen.model.compare(dataset.table, assigned), dataset.name)
+        found = Assignment(assigned, model_movement(chosen.model, dataset.table, assigned), dataset.name,
+                           chosen.model.segment_names)
         store.put(key, found)
     return found
 
@@ -262,24 +276,14 @@ def earlier_assignment(chosen: ChosenModel, dataset: io.Dataset) -> Assignment |
     return cache.act_store("assignments").get(assignment_key(chosen, dataset))
 
 
-def sizes_figure(assigned: pd.DataFrame) -> go.Figure:
-    """Assigned customers per segment as bars in the segment palette, largest first, Unassigned last."""
-    labels = assigned["segment_id"].to_numpy(dtype=int)
-    names = dict(zip(assigned["segment_id"].astype(int), assigned["segment_name"].astype(str)))
-    order = segment_order(labels)
-    sizes = [int((labels == s).sum()) for s in order]
-    n = max(len(labels), 1)
-    fig = go.Figure(go.Bar(
-        x=sizes, y=[names.get(s, segment_label(s)) for s in order], orientation="h",
-        marker=dict(color=[segment_colour(s) for s in order], line=dict(width=0)),
-        text=[f"{size:,} · {size / n:.1%}" for size in sizes], textposition="outside", cliponaxis=False,
-        hovertemplate="%{y}: %{x:,} customers<extra></extra>"))
-    fig.update_layout(plot_bgcolor="white", paper_bgcolor="white", showlegend=False, bargap=0.35,
-                      height=max(180, 44 * len(order) + 60), margin=dict(l=10, r=40, t=10, b=30),
-                      font=dict(family="Inter, 'Source Sans Pro', sans-serif", color="#1F2937"))
-    fig.update_yaxes(autorange="reversed", title=None, automargin=True)
-    fig.update_xaxes(title="Customers", gridcolor="#EEF0F4", zeroline=False, range=[0, max(sizes or [1]) * 1.25])
-    return fig
+def sizes_figure(assigned: pd.DataFrame, names: Mapping[int, str]) -> go.Figure:
+    """Assigned customers per segment: the one size chart (``plots.sizes``), under the page's own heading.
+
+    ``names`` are the model's segment names by label; the segment numbers of ``segment_id`` map back to them.
+    """
+    label_of = {segment_number(label): label for label in names}
+    labels = assigned["segment_id"].map(label_of).to_numpy(dtype=int)
+    return plots_sizes.sizes_figure(labels, names, usable=None, title="")
 
 
 def results(result: Assignment) -> None:
@@ -293,10 +297,11 @@ def results(result: Assignment) -> None:
                    help="Customers whose nearest reference customers mostly fit no segment.")
     cols[3].metric("Median confidence", f"{assigned['confidence'].median():.0%}", border=True,
                    help="The share of the nearest reference customers (weighted by closeness) that vote for the "
-                        "segment given. Low values mark customers between segments.")
+                        "segment given, the same measure as segment_confidence in the Export page's customer "
+                        "file. Low values mark customers between segments.")
     chart, table = st.columns([2, 3], gap="large")
     chart.markdown("**Segment sizes**")
-    chart.plotly_chart(sizes_figure(assigned), key="assign_sizes", config=CHART)
+    chart.plotly_chart(sizes_figure(assigned, result.names), key="assign_sizes", config=CHART)
     with table:
         st.markdown(f"**Assigned customers** · first {min(PREVIEW_ROWS, len(assigned)):,} of {len(assigned):,}")
         st.dataframe(assigned.head(PREVIEW_ROWS), hide_index=True, width="stretch", height=300,
@@ -309,14 +314,14 @@ def results(result: Assignment) -> None:
     movement_section(result.movement)
 
 
-def movement_section(movement: Any) -> None:
+def movement_section(movement: Movement | None) -> None:
     st.subheader("Movement since the model was built", anchor=False)
     if movement is None:
         st.caption("Nothing to compare with: the file has no earlier segment column and none of its customers is "
                    "among those the model was built from.")
         return
     st.markdown("\n".join(f"- {md(line)}" for line in movement.summary_lines()))
-    st.plotly_chart(movement.figure, key="assign_movement", config=CHART)
+    st.plotly_chart(movement_flow_figure(movement), key="assign_movement", config=CHART)
     moves, drift = st.columns(2, gap="large")
     table = movement.table.assign(share_of_from=movement.table["share_of_from"] * 100)
     moves.markdown("**Where customers went**")

@@ -13,7 +13,6 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -74,6 +73,15 @@ def _resolved_roles(digest: str, overrides: tuple[tuple[str, str], ...], _table:
     return schema.resolve_roles(_table, dict(overrides))
 
 
+def default_config(dataset: io.Dataset, overrides: dict[str, str], roles: dict[str, str] | None = None
+                   ) -> RunConfig:
+    """The settings a new run of ``dataset`` starts from: the library's run defaults (as ``python -m segmentation
+    run`` uses them) for the roles after the analyst's ``overrides`` (``roles``: those roles, when already
+    resolved)."""
+    roles = resolved_roles(dataset, overrides) if roles is None else roles
+    return pipeline.default_config(dataset.table, overrides, roles=roles)
+
+
 @st.cache_data(max_entries=8, show_spinner=False)
 def _quality_report(digest: str, roles: tuple[tuple[str, str], ...], _table: pd.DataFrame) -> Any:
     return clean.quality_report(_table, dict(roles))
@@ -93,17 +101,17 @@ def detect_transactions(dataset: io.Dataset) -> Any:
     return _detect_transactions(dataset.digest, dataset.table)
 
 
+# keyed by the layout too (its repr names every column): the same file rolled up with other columns is another
+# dataset
 @st.cache_resource(max_entries=2, show_spinner=False)
-def _rollup(digest: str, _schema: Any, _dataset: io.Dataset) -> tuple[io.Dataset, tuple[str, ...]]:
-    customers, notes = transactions.rollup(_dataset.table, _schema)
-    rolled = replace(_dataset, table=customers.reset_index(drop=True), name=f"{_dataset.name} (per customer)",
-                     digest=hashlib.sha256(f"rollup:{digest}".encode()).hexdigest())
-    return rolled, tuple(notes)
+def _rollup(digest: str, layout_key: str, _layout: Any, _dataset: io.Dataset) -> tuple[io.Dataset, tuple[str, ...]]:
+    return transactions.rollup_dataset(_dataset, _layout)
 
 
 def rollup(dataset: io.Dataset, layout: Any) -> tuple[io.Dataset, tuple[str, ...]]:
-    """One row per customer from order lines, as a new Dataset, plus notes on what was done."""
-    return _rollup(dataset.digest, layout, dataset)
+    """One row per customer from order lines, as a new Dataset, plus notes on what was done (the library's
+    ``rollup_dataset``, as ``python -m segmentation run`` does it)."""
+    return _rollup(dataset.digest, repr(layout), layout, dataset)
 
 
 def run_segmentation(dataset: io.Dataset, config: RunConfig,
@@ -118,12 +126,9 @@ def run_segmentation(dataset: io.Dataset, config: RunConfig,
 @st.cache_resource(max_entries=8, show_spinner="Recomputing the segments after your changes…")
 def _curated_result(run_id: str, digest: str, steps_json: str, _result: pipeline.SegmentationResult
                     ) -> pipeline.SegmentationResult:
-    from segmentation.choose.curate import CurationHistory
+    from segmentation.choose.curate import apply_curation
 
-    history = CurationHistory.from_list(json.loads(steps_json))
-    curated = history.replay(_result.labels, _result.embedding)
-    note = "Changed by hand after the run: " + "; ".join(step.describe() for step in history.steps) + "."
-    return _result.with_labels(curated.labels, notes=(note,))
+    return apply_curation(_result, json.loads(steps_json))
 
 
 def curated_result(result: pipeline.SegmentationResult, run_id: str, steps: list[dict[str, Any]]

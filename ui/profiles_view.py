@@ -10,7 +10,6 @@ then read the curated run through ``Studio.curated_run()`` (via ``require_result
 from __future__ import annotations
 
 import html
-import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -23,17 +22,16 @@ from segmentation.choose.curate import CurationStep
 from segmentation.common import segment_label
 from segmentation.errors import SegmentationError
 from segmentation.pipeline import SegmentationResult
-from segmentation.plots import charts as plots
-from segmentation.understand.profile import (
-    SegmentProfile,
-    category_crosstab,
-    format_number,
-    heatmap_frame,
-    selection_profile,
-)
+from segmentation.plots import map as plots_map
+from segmentation.plots import profiles as plots_profiles
+from segmentation.plots.theme import segment_colour, segment_order
+from segmentation.understand.columns import is_share_column
+from segmentation.understand.contrast import category_crosstab, heatmap_frame, selection_profile
+from segmentation.understand.profile import SegmentProfile
+from segmentation.understand.wording import format_number
 
+from .format import md, segment_dot
 from .state import studio
-from .widgets import md, segment_dot
 
 ACTION_STYLE = {  # suggested action -> (badge colour, icon)
     "Fix the complaint first": ("red", ":material/report:"),
@@ -110,7 +108,7 @@ def undo_step(run_id: str, result: SegmentationResult) -> None:
 
 
 def _segment_options(result: SegmentationResult) -> list[int]:
-    return [s for s in plots.segment_order(result.labels) if s >= 0]
+    return [s for s in segment_order(result.labels) if s >= 0]
 
 
 def curation_panel(run_id: str, result: SegmentationResult, had_unassigned: bool,
@@ -228,7 +226,7 @@ def segment_legend(labels: np.ndarray, names: Mapping[int, str] | None) -> None:
     """A row of coloured chips, one per segment, in the map's order and colours, with each one's share."""
     n = max(len(labels), 1)
     chips = []
-    for segment in plots.segment_order(labels):
+    for segment in segment_order(labels):
         share = float((np.asarray(labels) == segment).sum()) / n
         chips.append(f'<span style="white-space:nowrap;margin-right:1.1em">{segment_dot(segment)}'
                      f'{html.escape(segment_label(segment, names))} <span style="color:#6B7280">{share:.0%}</span>'
@@ -237,7 +235,7 @@ def segment_legend(labels: np.ndarray, names: Mapping[int, str] | None) -> None:
 
 
 def _size_block(profile: SegmentProfile) -> str:
-    colour = plots.segment_colour(profile.segment)
+    colour = segment_colour(profile.segment)
     value = ""
     if profile.value_share is not None and profile.value_column:
         value = (f'<div style="font-size:0.8rem;color:#6B7280;margin-top:3px">{profile.value_share:.0%} of '
@@ -246,17 +244,6 @@ def _size_block(profile: SegmentProfile) -> str:
             f'{profile.share:.1%}</div><div style="background:#EEF0F4;border-radius:4px;height:7px">'
             f'<div style="width:{min(profile.share, 1):.1%};background:{colour};height:7px;border-radius:4px">'
             f"</div></div>{value}")
-
-
-_SHARE_WORDS = re.compile(r"(^|_|\b)(share|rate|ratio|pct|percent|percentage|proportion)(s)?($|_|\b)", re.I)
-
-
-def is_share_column(table: pd.DataFrame, column: str) -> bool:
-    """A column that holds shares between 0 and 1 ("returns_share", "open rate"): shown as percentages."""
-    if column not in table.columns or not _SHARE_WORDS.search(str(column)):
-        return False
-    values = pd.to_numeric(table[column], errors="coerce")
-    return bool(values.notna().any() and values.min() >= 0 and values.max() <= 1)
 
 
 def _number(value: float, share: bool = False) -> str:
@@ -400,7 +387,7 @@ def profile_cards(run_id: str, result: SegmentationResult) -> None:
     state = studio()
     profiles = sorted(result.profiles, key=lambda p: (p.is_noise, -p.size, p.segment))
     rules = "".join(f".st-key-card-{'u' if p.segment < 0 else p.segment} {{border-left: 6px solid "
-                    f"{plots.segment_colour(p.segment)} !important;}}" for p in profiles)
+                    f"{segment_colour(p.segment)} !important;}}" for p in profiles)
     st.html(f"<style>{rules}</style>")
     annotations = state.annotations(run_id)
     for profile in profiles:
@@ -410,9 +397,9 @@ def profile_cards(run_id: str, result: SegmentationResult) -> None:
 # --------------------------------------------------------------------------- comparing segments
 def compare_panel(result: SegmentationResult, names: Mapping[int, str]) -> None:
     """Segment by numeric column (z-scores) and segment by the values of a chosen category column."""
-    order = plots.segment_order(result.labels)
+    order = segment_order(result.labels)
     frame = heatmap_frame(result.table, result.roles, result.labels)
-    st.plotly_chart(plots.heatmap_figure(frame.reindex(order), names), key="compare_heatmap",
+    st.plotly_chart(plots_profiles.heatmap_figure(frame.reindex(order), names), key="compare_heatmap",
                     config={"displayModeBar": False})
     categorical = [c for c, r in result.roles.items() if r == "categorical" and c in result.table.columns]
     if not categorical:
@@ -425,7 +412,7 @@ def compare_panel(result: SegmentationResult, names: Mapping[int, str]) -> None:
     studio().set_choice("compare_column", column)
     shares = category_crosstab(result.table, column, result.labels)
     overall = category_crosstab(result.table, column, np.zeros(len(result.labels), dtype=int)).iloc[0]
-    st.plotly_chart(plots.category_share_figure(shares.reindex(order), column, names, overall),
+    st.plotly_chart(plots_profiles.category_share_figure(shares.reindex(order), column, names, overall),
                     key="compare_categories", config={"displayModeBar": False})
 
 
@@ -449,7 +436,7 @@ def selection_lines(result: SegmentationResult, rows: np.ndarray, top: int = 5) 
 def selection_panel(run_id: str, number: int, result: SegmentationResult, rows: np.ndarray,
                     names: Mapping[int, str], fields: Sequence[str]) -> None:
     """What the lasso picked: who, what sets them apart, a CSV of them, and moving them to a segment."""
-    table = plots.selected_customers(result, rows, names, fields)
+    table = plots_map.selected_customers(result, rows, names, fields)
     counts = table["segment"].value_counts()
     with st.container(border=True, key="map_selection"):
         st.markdown(f"**{len(rows):,} customers selected** :gray[· "
@@ -479,7 +466,7 @@ def selection_panel(run_id: str, number: int, result: SegmentationResult, rows: 
 def search_panel(result: SegmentationResult, query: str, names: Mapping[int, str], fields: Sequence[str]
                  ) -> np.ndarray:
     """Customers found by id or by words in their text; says how many and lists them."""
-    rows, how = plots.find_customers(result.row_ids, result.texts, query)
+    rows, how = plots_map.find_customers(result.row_ids, result.texts, query)
     if not query.strip():
         return rows
     if not len(rows):
@@ -487,7 +474,7 @@ def search_panel(result: SegmentationResult, query: str, names: Mapping[int, str
         return rows
     what = "with that id" if how == "id" else f"whose text mentions “{md(query.strip())}”"
     with st.expander(f"{len(rows):,} customers {what} — ringed on the map", icon=":material/search:"):
-        found = plots.selected_customers(result, rows[:MAX_LISTED], names, fields)
+        found = plots_map.selected_customers(result, rows[:MAX_LISTED], names, fields)
         st.dataframe(found, hide_index=True, width="stretch", height=min(300, 38 + 35 * len(found)),
                      column_config={"text": st.column_config.TextColumn("What they wrote", width="large")})
         if len(rows) > MAX_LISTED:

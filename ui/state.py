@@ -298,10 +298,10 @@ class Studio:
                 curation = dict(self._get("curation", {}))
                 curation.pop(run.run_id, None)
                 self._set("curation", curation)
-        descriptions = self.segment_descriptions(run.run_id) if with_annotations else {}
-        if descriptions:
-            result = replace(result, profiles=tuple(replace(p, description=descriptions[p.segment])
-                                                    if p.segment in descriptions else p for p in result.profiles))
+        if with_annotations:
+            from segmentation.choose.curate import apply_descriptions
+
+            result = apply_descriptions(result, self.segment_descriptions(run.run_id))
         return run if result is run.result else replace(run, result=result)
 
     def curation_snapshot(self) -> dict[str, list[dict[str, Any]]]:
@@ -384,7 +384,7 @@ class Studio:
         self._set("workspace_error", message)
 
     # --- choose (Quality/Segment pages) ------------------------------------------------------------------------
-    # Plain JSON only. Per run, the last stability check (see ui.choose_view.stability_record for its fields); and
+    # Plain JSON only. Per run, the last stability check (see ui.quality_view.stability_record for its fields); and
     # the automatic search last made on the Segment page (its key in ui.cache, the settings it searched with). The
     # leaderboard itself is kept in ui.cache, not here: it holds configs and a large frame.
     def stability_check(self, run_id: str) -> dict[str, Any] | None:

@@ -25,8 +25,11 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from segmentation import __version__
-from segmentation.common import library_versions, segment_label
-from segmentation.plots.charts import sample_rows, segment_colour, segment_order
+from segmentation.act.method import method_rows
+from segmentation.common import segment_label, segment_number
+from segmentation.plots.map import sample_rows
+from segmentation.plots.theme import segment_colour, segment_order
+from segmentation.understand.metrics import verdict
 from segmentation.understand.profile import SegmentProfile
 
 if TYPE_CHECKING:
@@ -124,16 +127,8 @@ def _display_name(profile: SegmentProfile, names: Mapping[int, str] | None) -> s
 
 # --------------------------------------------------------------------------- words
 def separation_words(silhouette: float) -> str:
-    """Silhouette (-1 to 1) in plain words."""
-    if not math.isfinite(silhouette):
-        return "could not be measured (fewer than two segments)"
-    if silhouette >= 0.5:
-        return "clearly separated"
-    if silhouette >= 0.25:
-        return "reasonably distinct, with some overlap at their edges"
-    if silhouette >= 0.1:
-        return "overlapping: the borders between segments are soft, so treat customers near them with care"
-    return "barely separated: the segments describe ranges of a continuum more than distinct groups"
+    """Silhouette (-1 to 1) in plain words: the meaning of ``metrics.verdict``, as the app's badge reads it."""
+    return verdict("silhouette", silhouette).meaning
 
 
 def _stability_value(stability: Any) -> tuple[float | None, dict[str, Any]]:
@@ -155,11 +150,8 @@ def _stability_value(stability: Any) -> tuple[float | None, dict[str, Any]]:
 
 
 def stability_words(score: float) -> str:
-    if score >= 0.8:
-        return "stable: re-running on resampled data gives nearly the same segments"
-    if score >= 0.6:
-        return "fairly stable: the core of each segment holds, customers near the borders may move"
-    return "unstable: resampling the data changes the segments noticeably, so treat them as tentative"
+    """Agreement across re-runs (0 to 1) in plain words: the meaning of ``metrics.verdict``."""
+    return verdict("stability", score).meaning
 
 
 def _traits(profile: SegmentProfile, limit: int = 5, detailed: bool = True) -> list[str]:
@@ -266,7 +258,9 @@ def _size_bars(profiles: Iterable[SegmentProfile], names: Mapping[int, str] | No
 
 def _card(profile: SegmentProfile, names: Mapping[int, str] | None, descriptions: Mapping[int, str] | None) -> str:
     name = _display_name(profile, names)
-    meta = [f"{profile.size:,} customers", f"{_pct(profile.share, 1)} of all customers"]
+    # the number the customer files carry in segment_id, so a named segment can be found there
+    meta = [f"segment_id {segment_number(profile.segment)}", f"{profile.size:,} customers",
+            f"{_pct(profile.share, 1)} of all customers"]
     value_share = getattr(profile, "value_share", None)
     if isinstance(value_share, (int, float, np.number)) and math.isfinite(float(value_share)):
         meta.append(f"{_pct(value_share, 1)} of total value")
@@ -302,85 +296,6 @@ def _card(profile: SegmentProfile, names: Mapping[int, str] | None, descriptions
 
 def _kv(rows: Iterable[tuple[str, str]]) -> str:
     return '<table class="kv">' + "".join(f"<tr><td>{_e(k)}</td><td>{_e(v)}</td></tr>" for k, v in rows) + "</table>"
-
-
-def _columns_by_role(result: SegmentationResult) -> dict[str, list[str]]:
-    out: dict[str, list[str]] = {}
-    for column, role in result.roles.items():
-        out.setdefault(role, []).append(str(column))
-    return out
-
-
-def _method_rows(result: SegmentationResult) -> list[tuple[str, str]]:
-    from segmentation.errors import SegmentationError
-    from segmentation.segment.cluster import CLUSTERERS, resolve_params
-
-    config = result.config
-    roles = _columns_by_role(result)
-    rows = [("Customers segmented", f"{len(result.labels):,}"),
-            ("Data fingerprint", f"sha256 {result.data_digest}")]
-    for role, title in (("numeric", "Numeric columns used"), ("categorical", "Categorical columns used"),
-                        ("text", "Text columns"), ("id", "Customer id"), ("pii", "Personal data (left out)"),
-                        ("label", "Known groups (used only to check)"), ("date", "Dates (not used)"),
-                        ("ignore", "Ignored")):
-        if roles.get(role):
-            rows.append((title, ", ".join(roles[role])))
-    clean = config.clean
-    cleaning = [f"empty numbers filled with the {clean.impute_numeric}" if clean.impute_numeric != "zero"
-                else "empty numbers filled with 0",
-                "empty categories kept as their own value" if clean.impute_categorical == "missing"
-                else "empty categories filled with the most frequent value"]
-    if clean.drop_duplicates:
-        cleaning.append("duplicate customers dropped")
-    if clean.clip_quantile > 0:
-        cleaning.append(f"numbers clipped to the {_pct(clean.clip_quantile, 1)}–{_pct(1 - clean.clip_quantile, 1)} "
-                        "range")
-    if clean.log_skewed:
-        cleaning.append("strongly skewed amounts log-transformed")
-    rows.append(("Cleaning", "; ".join(cleaning) + "."))
-    if result.notes:
-        rows.append(("What cleaning changed", " ".join(result.notes)))
-    rows.append(("Structured features", f"numbers scaled ({config.features.scaling}); the "
-                                        f"{config.features.max_categories} most frequent values of each category "
-                                        "encoded, the rest grouped"))
-    if config.text.columns and config.blend.text_weight > 0:
-        model = "TF-IDF word statistics" if config.text.model.lower() == "tfidf" else \
-            f"the sentence-embedding model {config.text.model}"
-        rows.append(("Text", f"{', '.join(config.text.columns)} read with {model}; text carries "
-                             f"{_pct(config.blend.text_weight)} of the similarity between customers"
-                             + ("; e-mails, phone numbers and similar were masked first" if config.text.mask_pii
-                                else "")))
-    reduce = config.reduce
-    if reduce.method == "umap":
-        space = (f"UMAP to {reduce.n_components} dimensions ({reduce.n_neighbors} neighbours, minimum distance "
-                 f"{reduce.min_dist:g})")
-    elif reduce.method == "pca":
-        space = f"principal components (PCA) to {reduce.n_components} dimensions"
-    else:
-        space = "no reduction (segments found on all features)"
-    rows.append(("Cluster space", space))
-    rows.append(("Map", "UMAP in two dimensions" if reduce.map_method == "umap" else "the first two principal "
-                 "components (PCA)"))
-    spec = CLUSTERERS.get(config.cluster.algorithm)
-    try:
-        params = resolve_params(config.cluster)
-    except SegmentationError:
-        params = config.cluster.as_dict()
-    label = spec.label if spec else config.cluster.algorithm
-    described = f"{label}: {spec.description}" if spec else label
-    if params:
-        described += " Settings: " + ", ".join(f"{k} = {v}" for k, v in params.items()) + "."
-    rows.append(("Segmentation", described))
-    rows.append(("Random seed", f"{config.random_state} (same data and settings give the same segments)"))
-    if result.timings:
-        rows.append(("Time taken", ", ".join(f"{k} {v:.1f} s" for k, v in result.timings.items())))
-    try:
-
-        versions = ", ".join(f"{k} {v}" for k, v in library_versions().items() if v)
-    except ImportError:  # pragma: no cover - export is part of the library
-        versions = ""
-    rows.append(("Software", f"Segment Studio {result.version}" + (f"; {versions}" if versions else "")))
-    return rows
 
 
 def _quality_section(result: SegmentationResult, stability: Any) -> str:
@@ -516,7 +431,7 @@ def build_report(result: SegmentationResult, names: Mapping[int, str] | None = N
     parts.append("</section>")
     parts.append(_quality_section(result, stability))
     parts.append('<section class="method"><h2>Appendix: how the segments were made</h2>'
-                 + _kv(_method_rows(result)) + "</section>")
+                 + _kv(method_rows(result)) + "</section>")
     parts.append(f"<footer>Made with Segment Studio {_e(__version__)} on this computer; no data left it.</footer>")
     parts.append("</main></body></html>")
     return "\n".join(parts)

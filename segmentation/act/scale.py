@@ -5,6 +5,8 @@ existing engine rather than a home-made one: Ray Data reads the input in
 partitions, each worker loads the model once (a callable class in
 ``map_batches``), assigns its batches, and the results are written as Parquet.
 Rows out are counted against rows in; a mismatch is an error, never a silent loss.
+Every engine writes what ``SegmentModel.assign`` returns, so ``segment_id`` is the
+segment's number as in every export (1, 2, …; -1 for Unassigned).
 
 Ray is optional (``requirements-scale.txt``) and imported only when asked for.
 The Ray engine reads plain CSV (comma-separated, UTF-8, header row; gzip allowed)
@@ -28,7 +30,7 @@ from typing import Any
 
 import pandas as pd
 
-from segmentation.act.model import SegmentModel, load_model
+from segmentation.act.assign import SegmentModel, load_model
 from segmentation.errors import ConfigError, DataError, SegmentationError
 
 ProgressFn = Callable[[str, float], None]

@@ -1,4 +1,4 @@
-"""Exports: labelled customers (CSV, Excel, Parquet; one file per segment in a zip), profiles, run manifest.
+"""Export tables and their bytes: labelled customers (CSV, Excel, Parquet; one file per segment in a zip), profiles.
 
 Everything meant to be opened in a spreadsheet goes through ``spreadsheet_safe``:
 text cells and headers that a spreadsheet would run as a formula (starting with
@@ -6,23 +6,25 @@ text cells and headers that a spreadsheet would run as a formula (starting with
 columns stay numeric. Parquet is for data tools, not spreadsheets, and keeps
 values exactly as they are. PII columns (role "pii") are left out unless the
 analyst asks for them; Unassigned customers are always kept.
+
+Segments carry their number (``common.segment_number``: 1, 2, …; -1 for Unassigned)
+in ``segment_id`` and in the per-segment file names, the number the screen and the
+report show. The files of a whole run (``write_run``) are ``act.bundle``'s.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import io
-import json
 import re
 import zipfile
-from collections.abc import Mapping, Sequence
-from pathlib import Path
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from segmentation.common import json_safe, library_versions, segment_label
+from segmentation.act.neighbours import segment_confidence
+from segmentation.common import segment_label, segment_number
 from segmentation.errors import ConfigError, DataError
 from segmentation.pipeline import SegmentationResult
 from segmentation.understand.profile import profiles_table
@@ -75,28 +77,32 @@ def distance_to_centre(result: SegmentationResult) -> np.ndarray:
 
 def labelled_customers(result: SegmentationResult, names: Mapping[int, str] | None = None,
                        include_pii: bool = False, with_distance: bool = True) -> pd.DataFrame:
-    """The customers as loaded, with segment id, segment name and confidence appended.
+    """The customers as loaded, with ``segment_id``, ``segment_name`` and ``segment_confidence`` appended.
 
-    PII columns are left out unless ``include_pii``. Unassigned customers are kept
-    (segment id -1, name "Unassigned"), never dropped. ``with_distance`` adds
-    ``distance_to_centre`` (see ``distance_to_centre``).
+    ``segment_id`` is the segment's number (1, 2, …; -1 for Unassigned), as on screen and in the report;
+    ``segment_confidence`` is ``neighbours.segment_confidence``, the value a saved model of this run gives the
+    customer on the Assign page. PII columns are left out unless ``include_pii``. Unassigned customers are
+    kept, never dropped. ``with_distance`` adds ``distance_to_centre`` (see ``distance_to_centre``).
     """
     table = result.table
     if not include_pii:
         table = table[[c for c in table.columns if result.roles.get(c) != "pii"]]
     out = table.reset_index(drop=True).copy()
     labels = np.asarray(result.labels)
-    out["segment_id"] = labels
-    out["segment_name"] = [segment_label(int(s), names) if s >= 0 else "Unassigned" for s in labels]
-    out["segment_confidence"] = np.round(np.asarray(result.confidence, dtype=float), 4)
+    out["segment_id"] = np.array([segment_number(s) for s in labels], dtype=np.int64)
+    out["segment_name"] = [segment_label(int(s), names) for s in labels]
+    out["segment_confidence"] = np.round(segment_confidence(result), 4)
     if with_distance:
         out["distance_to_centre"] = np.round(distance_to_centre(result), 4)
     return out
 
 
 def profile_table(result: SegmentationResult, names: Mapping[int, str] | None = None) -> pd.DataFrame:
-    """``profiles_table`` with the analyst's names, plus any profile field it lacks (value share, action, ...)."""
+    """``profiles_table`` with the analyst's names and segment numbers (as in ``labelled_customers``), plus any
+    profile field it lacks (value share, action, ...)."""
     frame = profiles_table(result.profiles, {p.segment: segment_label(p.segment, names) for p in result.profiles})
+    if "segment_id" in frame.columns:
+        frame["segment_id"] = [segment_number(s) for s in frame["segment_id"]]
     extras = {"value_share": [], "description": [], "action": [], "action_reason": []}
     for profile in result.profiles:
         for key in extras:
@@ -189,12 +195,13 @@ def table_bytes(frame: pd.DataFrame, fmt: str) -> bytes:
     return writers[fmt](frame)
 
 
-def segment_file_name(segment: int, name: str, fmt: str) -> str:
-    """A portable file name for one segment's customers, e.g. ``segment-01-loyal-regulars.csv``."""
-    if segment < 0:
+def segment_file_name(number: int, name: str, fmt: str) -> str:
+    """A portable file name for the customers of segment ``number`` (``segment_id``: 1, 2, …; -1 for
+    Unassigned), e.g. ``segment-01-loyal-regulars.csv``."""
+    if number < 0:
         return f"unassigned.{fmt}"
     slug = _FILE_SAFE.sub("-", name.lower()).strip("-")[:40]
-    return f"segment-{segment + 1:02d}" + (f"-{slug}" if slug else "") + f".{fmt}"
+    return f"segment-{number:02d}" + (f"-{slug}" if slug else "") + f".{fmt}"
 
 
 def segments_zip_bytes(customers: pd.DataFrame, fmt: str = "csv") -> bytes:
@@ -206,108 +213,8 @@ def segments_zip_bytes(customers: pd.DataFrame, fmt: str = "csv") -> bytes:
         ids = customers["segment_id"].to_numpy()
         for segment in sorted(set(ids.tolist()), key=lambda s: (s < 0, s)):
             part = customers[ids == segment].reset_index(drop=True)
-            name = str(part["segment_name"].iloc[0]) if "segment_name" in part.columns else \
-                segment_label(int(segment))
+            name = str(part["segment_name"].iloc[0]) if "segment_name" in part.columns else ""
             entry = zipfile.ZipInfo(segment_file_name(int(segment), name, fmt), date_time=_FIXED_TIME)
             entry.compress_type = zipfile.ZIP_DEFLATED
             archive.writestr(entry, table_bytes(part, fmt))
     return buffer.getvalue()
-
-
-# --------------------------------------------------------------------------- manifest
-def run_manifest(result: SegmentationResult, names: Mapping[int, str] | None = None,
-                 files: Mapping[str, str] | None = None, exported_at: dt.datetime | None = None) -> dict[str, Any]:
-    """``result.manifest()`` plus what an auditor needs: library versions, seeds, row counts, segment names.
-
-    ``files`` maps exported file names to their sha256 digests (added by ``write_run``).
-    ``exported_at`` is recorded when given; without it the manifest depends only on the
-    run, so exporting the same run twice gives the same bytes.
-    """
-    manifest = result.manifest()
-    labels = np.asarray(result.labels)
-    ids, counts = np.unique(labels, return_counts=True)
-    if exported_at is not None:
-        manifest["exported_at"] = exported_at.replace(microsecond=0).isoformat()
-    manifest.update({
-        "library_versions": library_versions(),
-        "seeds": {"random_state": result.config.random_state},
-        "row_counts": {
-            "customers": int(len(labels)),
-            "assigned": int((labels >= 0).sum()),
-            "unassigned": int((labels < 0).sum()),
-            "per_segment": {segment_label(int(s), names): int(c) for s, c in zip(ids, counts)},
-        },
-        "segment_names": {str(int(s)): segment_label(int(s), names) for s in ids},
-    })
-    if files:
-        manifest["files"] = dict(files)
-    return manifest
-
-
-def _json(value: Any) -> str:
-    return json.dumps(json_safe(value), indent=2, default=str, allow_nan=False)
-
-
-def manifest_json(result: SegmentationResult, names: Mapping[int, str] | None = None,
-                  exported_at: Any = None) -> bytes:
-    """The run manifest as JSON bytes, for a download."""
-    return _json(run_manifest(result, names, exported_at=exported_at)).encode("utf-8")
-
-
-def write_run(result: SegmentationResult, out_dir: Any, names: Mapping[int, str] | None = None,
-              include_pii: bool = False, *, formats: Sequence[str] = ("csv",), segment_zip: bool = False,
-              report: bool = False, model: bool = False, descriptions: Mapping[int, str] | None = None,
-              stability: Any = None) -> dict[str, str]:
-    """Write a run's exports into ``out_dir`` and return {kind: path}.
-
-    Always: customers.csv, profiles.csv, metrics.json, config.json, manifest.json.
-    ``formats`` adds customers.xlsx / customers.parquet (and profiles in the same
-    format); ``segment_zip`` adds segments.zip (one CSV per segment);
-    ``report`` adds the self-contained report.html; ``model`` adds
-    model.segmodel for assigning new customers. The manifest lists every file
-    with its sha256 digest.
-    """
-    import hashlib
-
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    for fmt in formats:
-        if fmt not in FORMATS:
-            raise ConfigError(f"The export format must be one of {', '.join(map(repr, FORMATS))}. Got {fmt!r}.")
-    customers = labelled_customers(result, names, include_pii)
-    profiles = profile_table(result, names)
-    files: dict[str, Path] = {
-        "customers": out / "customers.csv",
-        "profiles": out / "profiles.csv",
-        "metrics": out / "metrics.json",
-        "config": out / "config.json",
-    }
-    files["customers"].write_bytes(to_csv_bytes(customers))
-    files["profiles"].write_bytes(to_csv_bytes(profiles))
-    for fmt in formats:
-        if fmt == "csv":
-            continue
-        files[f"customers_{fmt}"] = out / f"customers.{fmt}"
-        files[f"customers_{fmt}"].write_bytes(table_bytes(customers, fmt))
-        files[f"profiles_{fmt}"] = out / f"profiles.{fmt}"
-        files[f"profiles_{fmt}"].write_bytes(table_bytes(profiles, fmt))
-    if segment_zip:
-        files["segments"] = out / "segments.zip"
-        files["segments"].write_bytes(segments_zip_bytes(customers, "csv"))
-    if report:
-        from segmentation.act.report import write_report
-
-        files["report"] = write_report(result, out / "report.html", names=names, descriptions=descriptions,
-                                       stability=stability)
-    if model:
-        from segmentation.act.model import save_model
-
-        files["model"] = save_model(result, out / "model.segmodel", names=names, descriptions=descriptions)
-    manifest = result.manifest()
-    files["metrics"].write_text(_json(manifest["metrics"]))
-    files["config"].write_text(json.dumps(result.config.to_dict(), indent=2, default=str))
-    digests = {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in files.values()}
-    files["manifest"] = out / "manifest.json"
-    files["manifest"].write_text(_json(run_manifest(result, names, digests)))
-    return {k: str(v) for k, v in files.items()}
-

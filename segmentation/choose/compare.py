@@ -3,8 +3,9 @@
 ``compare_runs`` answers "what changed?" between two runs (other settings, other
 seed, last month against this month): the agreement (adjusted Rand index), a
 cross-tab of segment against segment, which segment of one run matches which of
-the other, and how many customers stayed. ``plots_quality.flow_figure`` draws
-the cross-tab as a flow (Sankey) diagram.
+the other, and how many customers stayed. ``plots.flow.comparison_flow_figure``
+draws it as a flow (Sankey) diagram. ``aligned_labels`` lines up two finished
+runs whose cleaning kept different customers.
 
 ``compare_to_known_groups`` checks segments against a column marked with the
 role "label" (known groups, never used as a feature): ARI, NMI and V-measure.
@@ -21,7 +22,7 @@ import pandas as pd
 
 from segmentation.common import segment_label
 from segmentation.errors import DataError
-from segmentation.understand.metrics import external_metrics
+from segmentation.understand.metrics import external_metrics, verdict
 
 if TYPE_CHECKING:
     from segmentation.pipeline import SegmentationResult
@@ -128,6 +129,15 @@ def compare_runs(labels_a: np.ndarray, labels_b: np.ndarray, *, names_a: Mapping
                          names_b=names_b, label_a=label_a, label_b=label_b)
 
 
+def aligned_labels(a: SegmentationResult, b: SegmentationResult) -> tuple[np.ndarray, np.ndarray, int]:
+    """Both runs' labels on the customers both kept, in ``a``'s order (other cleaning settings may drop other
+    rows), and how many customers only one of them kept: the input ``compare_runs`` needs."""
+    common = a.table.index.intersection(b.table.index, sort=False)
+    left = pd.Series(a.labels, index=a.table.index).loc[common].to_numpy()
+    right = pd.Series(b.labels, index=b.table.index).loc[common].to_numpy()
+    return left, right, len(a.labels) + len(b.labels) - 2 * len(common)
+
+
 @dataclass(frozen=True)
 class KnownGroupsComparison:
     """Segments against known groups (a column with the role "label")."""
@@ -140,7 +150,7 @@ class KnownGroupsComparison:
     """Customers per (segment id = row, known group = column)."""
 
     def summary(self) -> str:
-        level = "closely" if self.ari >= 0.6 else "partly" if self.ari >= 0.3 else "hardly"
+        level = verdict("known_groups", self.ari).meaning
         return (f"The segments {level} follow the known groups in {self.column!r}: adjusted Rand index "
                 f"{self.ari:.2f}, normalised mutual information {self.nmi:.2f}, V-measure {self.v_measure:.2f} "
                 "(1 = the same grouping, 0 = unrelated).")

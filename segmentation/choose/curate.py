@@ -7,19 +7,24 @@ analyst gave follow their segments. A :class:`CurationStep` records one operatio
 as plain JSON (``to_dict``/``from_dict``); a :class:`CurationHistory` is an
 immutable list of steps that replays onto the labels of a run and can undo.
 
-After curation, ``SegmentationResult.with_labels(labels)`` recomputes metrics and
-profiles for the curated labels.
+``apply_curation(result, steps)`` is the run as the analyst left it: the steps
+replayed and metrics and profiles recomputed. The app and the command line both
+call it, so a curated run exports the same bytes from either.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from segmentation.common import json_safe
 from segmentation.errors import ConfigError
+
+if TYPE_CHECKING:
+    from segmentation.pipeline import SegmentationResult
 
 KINDS: tuple[str, ...] = ("merge", "split", "move", "assign_noise")
 """The curation operations a step can hold."""
@@ -196,21 +201,6 @@ def assign_noise_to_nearest(labels: np.ndarray | Sequence[int], embedding: np.nd
 # --------------------------------------------------------------------------------------------------------------------
 # Steps and history
 # --------------------------------------------------------------------------------------------------------------------
-def _plain(value: Any) -> Any:
-    """JSON-ready copies of parameters (numpy numbers and arrays become ints, floats and lists)."""
-    if isinstance(value, np.ndarray):
-        return [_plain(v) for v in value.tolist()]
-    if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
-    if isinstance(value, np.integer):
-        return int(value)
-    if isinstance(value, np.floating):
-        return float(value)
-    if isinstance(value, np.bool_):
-        return bool(value)
-    return value
-
-
 _PARAMS: dict[str, tuple[set[str], set[str]]] = {
     # kind: (required, optional)
     "merge": ({"segments"}, set()),
@@ -235,7 +225,9 @@ class CurationStep:
         if self.kind not in KINDS:
             raise ConfigError(f"The 'kind' of a curation step must be one of {', '.join(map(repr, KINDS))}. "
                               f"Got {self.kind!r} instead.")
-        params = {str(k): _plain(v) for k, v in dict(self.params).items()}
+        # plain JSON, so a workspace stores exactly what replays (a lasso selection arrives as a numpy array)
+        params = json_safe({str(k): v.tolist() if isinstance(v, np.ndarray) else v
+                            for k, v in dict(self.params).items()})
         required, optional = _PARAMS[self.kind]
         missing, unknown = required - set(params), set(params) - required - optional
         if missing or unknown:
@@ -338,3 +330,36 @@ class CurationHistory:
     @classmethod
     def from_list(cls, data: Sequence[Mapping[str, Any]] | None) -> CurationHistory:
         return cls(tuple(CurationStep.from_dict(item) for item in (data or [])))
+
+
+# --------------------------------------------------------------------------------------------------------------------
+# A run as the analyst left it
+# --------------------------------------------------------------------------------------------------------------------
+def apply_curation(result: SegmentationResult,
+                   steps: CurationHistory | Sequence[Mapping[str, Any]] | None) -> SegmentationResult:
+    """``result`` with the analyst's curation ``steps`` replayed, metrics and profiles recomputed.
+
+    ``steps`` are CurationStep dicts, oldest first, as a workspace stores them (other keys of a stored step,
+    such as the app's undo information, are ignored), or a CurationHistory. The result gets one note listing the
+    changes. Without steps, ``result`` itself is returned. Raises ConfigError when a step does not fit the run
+    (e.g. it names a segment the run does not have).
+    """
+    history = steps if isinstance(steps, CurationHistory) else CurationHistory.from_list(steps)
+    if not history.steps:
+        return result
+    curated = history.replay(result.labels, result.embedding)
+    note = "Changed by hand after the run: " + "; ".join(step.describe() for step in history.steps) + "."
+    return result.with_labels(curated.labels, notes=(note,))
+
+
+def apply_descriptions(result: SegmentationResult, descriptions: Mapping[int, str] | None) -> SegmentationResult:
+    """``result`` with the analyst's own segment ``descriptions`` (segment id -> text) in place of the generated
+    ones in its profiles; blank descriptions and segments the run does not have are ignored."""
+    from dataclasses import replace
+
+    chosen = {int(s): str(text) for s, text in (descriptions or {}).items() if str(text).strip()}
+    if not chosen:
+        return result
+    profiles = tuple(replace(p, description=chosen[p.segment]) if p.segment in chosen else p
+                     for p in result.profiles)
+    return replace(result, profiles=profiles)

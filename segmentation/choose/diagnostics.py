@@ -1,9 +1,9 @@
 """Diagnostics in words and numbers: the usual failures spelled out, per-customer silhouette, curves over k.
 
 ``label_warnings`` looks only at the labels (and optionally the silhouette), so it
-works for any run, including one the analyst edited by hand. ``GOOD_VALUES``
-says what a good value of each quality number looks like; the figures in
-``plots_quality`` print it next to the number.
+works for any run, including one the analyst edited by hand. Its thresholds are
+those of ``understand.metrics`` (the one verdict on every quality number), so a
+warning and the badge next to the same number always agree.
 """
 
 from __future__ import annotations
@@ -16,29 +16,23 @@ import numpy as np
 import pandas as pd
 
 from segmentation.choose.stability import single_threaded
+from segmentation.common import segment_label
 from segmentation.errors import ConfigError, DataError
-from segmentation.understand.metrics import silhouette_per_customer
+from segmentation.understand.metrics import (
+    GIANT_SHARE,
+    NOISE_LIMIT,
+    SILHOUETTE_REASONABLE,
+    SILHOUETTE_WEAK,
+    TINY_SHARE,
+    silhouette_per_customer,
+    verdict,
+)
 
 if TYPE_CHECKING:
     from segmentation.pipeline import SegmentationResult
 
-GOOD_VALUES: Mapping[str, str] = {
-    "silhouette": "-1 to 1, higher is better: above 0.5 strong, 0.25-0.5 reasonable, under 0.25 weak",
-    "davies_bouldin": "0 and up, lower is better: under 1 means compact segments set well apart",
-    "calinski_harabasz": "higher is better; compare it only between solutions on the same data",
-    "inertia": "always falls as segments are added; look for the elbow, where one more segment stops helping much",
-    "bic": "lower is better; its minimum is the number of mixture segments the data supports",
-    "noise_share": "under 10% is comfortable; over 30% means many customers belong to no segment",
-    "stability": "1 means re-runs give the same segments: above 0.8 good, under 0.5 unreliable",
-    "jaccard": "share of a segment's members that stay together when re-run: 0.75+ stable, under 0.5 unstable",
-}
-"""What a good value of each quality number looks like, in words for the analyst."""
-
-GIANT_SHARE = 0.6
-TINY_SHARE = 0.02
-NOISE_LIMIT = 0.3
-WEAK_SILHOUETTE = 0.15
-FAIR_SILHOUETTE = 0.25
+BLURRED_SHARE = 0.25
+"""A segment whose customers sit closer to another segment this often (or more) has a blurred border."""
 
 
 @dataclass(frozen=True)
@@ -62,7 +56,8 @@ def label_warnings(labels: np.ndarray, *, requested: int | None = None, silhouet
     segments, or most of them, under ``tiny_share`` each (``tiny_segments``),
     fewer segments than the ``requested`` number (``fewer_than_asked``), and,
     when ``silhouette`` is given, heavily overlapping segments
-    (``weak_structure``, a warning under 0.15, a note under 0.25). An empty list
+    (``weak_structure``: a warning where ``verdict`` says there are no clear segments, under
+    ``SILHOUETTE_WEAK``, a note where it says weak, under ``SILHOUETTE_REASONABLE``). An empty list
     means nothing looks wrong.
     """
     labels = np.asarray(labels, dtype=int)
@@ -91,9 +86,9 @@ def label_warnings(labels: np.ndarray, *, requested: int | None = None, silhouet
                                 "Ask for more segments or try other columns."))
     elif shares.max() > giant_share:
         found.append(Diagnostic("giant_segment", "warning",
-                                f"{_name(ids[shares.argmax()])} holds {shares.max():.0%} of customers: it is probably "
-                                "'everyone else' rather than a segment. Try more segments, or a density method "
-                                "that can leave scattered customers unassigned."))
+                                f"{segment_label(int(ids[shares.argmax()]))} holds {shares.max():.0%} of customers: it "
+                                "is probably 'everyone else' rather than a segment. Try more segments, or a density "
+                                "method that can leave scattered customers unassigned."))
     tiny = ids[shares < tiny_share]
     if len(tiny) >= max_tiny or (len(tiny) >= 2 and 2 * len(tiny) > len(ids)):
         found.append(Diagnostic("tiny_segments", "warning",
@@ -104,21 +99,17 @@ def label_warnings(labels: np.ndarray, *, requested: int | None = None, silhouet
         found.append(Diagnostic("fewer_than_asked", "warning",
                                 f"You asked for {requested} segments but only {len(ids)} distinct ones came out: the "
                                 "data does not support that many with this method. Ask for fewer."))
-    if silhouette is not None and np.isfinite(silhouette) and len(ids) >= 2:
-        if silhouette < WEAK_SILHOUETTE:
-            found.append(Diagnostic("weak_structure", "warning",
-                                    f"The segments overlap heavily (silhouette {silhouette:.2f}, under "
-                                    f"{WEAK_SILHOUETTE}): there are no clear groups, so borders are arbitrary. "
-                                    "Treat the segments as a convenient split, or try other columns."))
-        elif silhouette < FAIR_SILHOUETTE:
-            found.append(Diagnostic("weak_structure", "info",
-                                    f"The segments are only moderately separated (silhouette {silhouette:.2f}; "
-                                    "0.25 or more is reasonable): many customers sit near a border."))
+    level = verdict("silhouette", silhouette).level
+    if len(ids) >= 2 and level == "poor":
+        found.append(Diagnostic("weak_structure", "warning",
+                                f"The segments overlap heavily (silhouette {silhouette:.2f}, under "
+                                f"{SILHOUETTE_WEAK}): there are no clear groups, so borders are arbitrary. "
+                                "Treat the segments as a convenient split, or try other columns."))
+    elif len(ids) >= 2 and level == "fair":
+        found.append(Diagnostic("weak_structure", "info",
+                                f"The segments are only moderately separated (silhouette {silhouette:.2f}; "
+                                f"{SILHOUETTE_REASONABLE} or more is reasonable): many customers sit near a border."))
     return found
-
-
-def _name(segment: int) -> str:
-    return f"Segment {int(segment) + 1}"
 
 
 def result_warnings(result: SegmentationResult) -> list[Diagnostic]:
@@ -147,6 +138,19 @@ def silhouette_table(Z: np.ndarray, labels: np.ndarray, sample_size: int = 2000,
                                                                                                        s)))})
     frame = frame.sort_values(["_order", "silhouette"], ascending=[True, False], kind="stable")
     return frame.drop(columns="_order").reset_index(drop=True)
+
+
+def blurred_segments(table: pd.DataFrame, below_share: float = BLURRED_SHARE) -> pd.DataFrame:
+    """Segments with a blurred border, from ``silhouette_table``: at least ``below_share`` of their customers sit
+    closer to another segment (negative silhouette), or their average silhouette says there are no clear
+    segments (``verdict``). Columns segment, below (share under 0), silhouette (average); largest first."""
+    if table is None or not len(table):
+        return pd.DataFrame(columns=["segment", "below", "silhouette"])
+    per_segment = (table.assign(below=table["silhouette"] < 0)
+                   .groupby("segment", sort=False)[["below", "silhouette"]].mean().reset_index())
+    blurred = [row.below >= below_share or verdict("silhouette", row.silhouette).level == "poor"
+               for row in per_segment.itertuples()]
+    return per_segment[blurred].reset_index(drop=True)
 
 
 def k_curves(Z: np.ndarray, k_range: tuple[int, int] = (2, 12), random_state: int = 42, sample_size: int = 3000,
@@ -194,6 +198,21 @@ def k_curves(Z: np.ndarray, k_range: tuple[int, int] = (2, 12), random_state: in
                     pass
             rows.append(row)
     return pd.DataFrame(rows, columns=["k", "inertia", "silhouette", "davies_bouldin", "bic"])
+
+
+BEST_K_RULES: Mapping[str, str] = {"silhouette": "max", "davies_bouldin": "min", "bic": "min"}
+"""Which end of each curve over k is best; inertia has no best, only an elbow."""
+
+
+def best_k(curves: pd.DataFrame) -> dict[str, int]:
+    """The best number of segments by each curve of ``k_curves`` that has a finite value: silhouette (highest),
+    davies_bouldin and bic (lowest). The first such k wins a tie."""
+    best: dict[str, int] = {}
+    for column, end in BEST_K_RULES.items():
+        values = curves[column].to_numpy(dtype=float) if column in curves and len(curves) else np.zeros(0)
+        if np.isfinite(values).any():
+            best[column] = int(curves["k"].iloc[int(np.nanargmax(values) if end == "max" else np.nanargmin(values))])
+    return best
 
 
 def leaderboard_curves(frame: pd.DataFrame) -> pd.DataFrame:

@@ -29,6 +29,14 @@ from segmentation.choose.stability import agreement, scale_params, single_thread
 from segmentation.config import ClusterConfig, RunConfig
 from segmentation.errors import ConfigError, DataError, SegmentationError
 from segmentation.segment.cluster import CLUSTERERS, cluster, knee_eps
+from segmentation.understand.metrics import (
+    AGREEMENT_HIGH,
+    AGREEMENT_LOW,
+    GIANT_SHARE,
+    NOISE_COMFORTABLE,
+    SILHOUETTE_WEAK,
+    verdict,
+)
 
 if TYPE_CHECKING:  # the pipeline loads every stage; only auto_segment needs it
     from segmentation.pipeline import SegmentationResult, StageCache
@@ -46,14 +54,8 @@ GIANT_WEIGHT = 1.0
 Silhouette favours splitting off one distinct group from "everyone else" (on
 news texts, 2 segments scored 0.69 while the 5 real topics scored 0.65); a
 segment holding most customers is rarely what an analyst wants to act on."""
-WEAK_SILHOUETTE = 0.15
-"""Below this silhouette there are no clear segments, whatever else holds."""
-MODERATE_SILHOUETTE = 0.25
-"""Below this (and above ``WEAK_SILHOUETTE``) segments are only moderately separated."""
 NULL_MARGIN = 0.10
 """The winner must beat k-means on random, structureless data of the same shape by this much silhouette."""
-UNSTABLE = 0.5
-"""A winner whose agreement across re-runs is below this is reported as weak structure."""
 TIE = 0.005
 """Scores this close count as a tie, broken by the order of ``ALGORITHMS`` (simpler methods first)."""
 HDBSCAN_SIZE_SHARES = (0.005, 0.01, 0.02, 0.04)
@@ -97,8 +99,8 @@ class Leaderboard:
     null_silhouette: float = float("nan")
     """Silhouette of k-means with the winner's number of segments on random data shaped like the customers."""
     min_share: float = 0.03
-    max_noise: float = 0.10
-    max_share: float = 0.6
+    max_noise: float = NOISE_COMFORTABLE
+    max_share: float = GIANT_SHARE
     """Above this share the largest segment costs score (see ``GIANT_WEIGHT``)."""
     notes: tuple[str, ...] = ()
 
@@ -253,8 +255,8 @@ def null_silhouette(Z: np.ndarray, k: int, random_state: int = 0) -> float:
 # --------------------------------------------------------------------------- search
 def search(Z: np.ndarray, *, algorithms: Sequence[str] = ALGORITHMS, k_range: tuple[int, int] | None = None,
            sample_size: int = 5000, random_state: int = 42, stability_resamples: int = 3,
-           on_progress: ProgressFn | None = None, min_share: float = 0.03, max_noise: float = 0.10,
-           max_share: float = 0.6) -> Leaderboard:
+           on_progress: ProgressFn | None = None, min_share: float = 0.03,
+           max_noise: float = NOISE_COMFORTABLE, max_share: float = GIANT_SHARE) -> Leaderboard:
     """Search clusterings of cluster space ``Z`` and recommend one.
 
     ``algorithms`` are names from ``clustering.CLUSTERERS``: k-means, Gaussian
@@ -431,11 +433,12 @@ def _structure(frame: pd.DataFrame, recommended: int | None, null: float) -> str
         return "weak"
     row = frame.loc[recommended]
     silhouette = row["silhouette"] * (1 - row["noise_share"])
-    stable = not np.isfinite(row["stability"]) or row["stability"] >= UNSTABLE
+    stable = not np.isfinite(row["stability"]) or row["stability"] >= AGREEMENT_LOW
     beats_null = not np.isfinite(null) or silhouette >= null + NULL_MARGIN
-    if silhouette < WEAK_SILHOUETTE or not beats_null or not stable:
+    level = verdict("silhouette", silhouette).level  # the same reading as the Quality page's badge
+    if level == "poor" or not beats_null or not stable:
         return "weak"
-    if silhouette < MODERATE_SILHOUETTE or silhouette < null + 2 * NULL_MARGIN:
+    if level == "fair" or silhouette < null + 2 * NULL_MARGIN:
         return "moderate"
     return "clear"
 
@@ -449,7 +452,8 @@ def _reason(frame: pd.DataFrame, recommended: int | None, eligible: bool, struct
     name = f"{row['n_segments']} segments ({CLUSTERERS[row['algorithm']].label}, {row['params']})"
     silhouette = row["silhouette"]
     stability = row["stability"]
-    held = (f"; they hold up when re-run (agreement {stability:.2f})" if np.isfinite(stability) and stability >= 0.8
+    held = (f"; they hold up when re-run (agreement {stability:.2f})"
+            if np.isfinite(stability) and stability >= AGREEMENT_HIGH
             else f"; agreement across re-runs is {stability:.2f}" if np.isfinite(stability) else "")
     unassigned = f", {row['noise_share']:.0%} left unassigned" if row["noise_share"] > 0 else ""
     if row["largest_share"] > max_share:
@@ -476,11 +480,11 @@ def _reason(frame: pd.DataFrame, recommended: int | None, eligible: bool, struct
     if structure == "weak":
         adjusted = silhouette * (1 - row["noise_share"])
         why = []
-        if adjusted < WEAK_SILHOUETTE:
-            why.append(f"its silhouette {adjusted:.2f} is below {WEAK_SILHOUETTE}")
+        if adjusted < SILHOUETTE_WEAK:
+            why.append(f"its silhouette {adjusted:.2f} is below {SILHOUETTE_WEAK}")
         if np.isfinite(null) and adjusted < null + NULL_MARGIN:
             why.append(f"k-means scores {null:.2f} on random data with no groups at all")
-        if np.isfinite(stability) and stability < UNSTABLE:
+        if np.isfinite(stability) and stability < AGREEMENT_LOW:
             why.append(f"the segments change when re-run (agreement {stability:.2f})")
         return (f"No clear segments found: the structure is weak ({'; '.join(why)}). Any split of these customers "
                 f"is largely arbitrary; try other columns or another text weight. Least bad: {text}")
@@ -492,8 +496,8 @@ def _reason(frame: pd.DataFrame, recommended: int | None, eligible: bool, struct
 # --------------------------------------------------------------------------- one call
 def auto_segment(table: pd.DataFrame, base_config: RunConfig | None = None, *,
                  algorithms: Sequence[str] = ALGORITHMS, max_k: int | None = None, sample_size: int = 5000,
-                 stability_resamples: int = 3, min_share: float = 0.03, max_noise: float = 0.10,
-                 max_share: float = 0.6,
+                 stability_resamples: int = 3, min_share: float = 0.03,
+                 max_noise: float = NOISE_COMFORTABLE, max_share: float = GIANT_SHARE,
                  on_progress: ProgressFn | None = None, digest: str | None = None, cache: StageCache | None = None,
                  ) -> tuple[SegmentationResult, Leaderboard]:
     """Segment ``table`` with the best clustering found by ``search``.

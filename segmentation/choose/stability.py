@@ -8,7 +8,8 @@ Two numbers answer "can I trust these segments?":
 - per segment, how often its members stay together: for each resample, the
   Jaccard overlap between the segment and its best-matching segment of the
   re-run, averaged over resamples (Hennig's ``clusterboot`` measure). Segments
-  get a badge: "stable" (0.75 or more), "fair" (0.5 to 0.75), "unstable" (below 0.5).
+  get a badge from ``understand.metrics.verdict("jaccard", …)``: "stable" (0.75 or
+  more), "fair" (0.5 to 0.75), "unstable" (below 0.5).
 
 Resamples draw 80% of the customers without replacement rather than a classic
 bootstrap with replacement: duplicated customers look like tiny dense groups to
@@ -20,19 +21,18 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from segmentation.common import segment_label
 from segmentation.config import ClusterConfig
 from segmentation.errors import ConfigError
 from segmentation.segment.cluster import CLUSTERERS, cluster, resolve_params
+from segmentation.understand.metrics import verdict
 
 ProgressFn = Callable[[str, float], None]
-
-STABLE = 0.75
-FAIR = 0.5
-"""Jaccard thresholds of the badges: at or above ``STABLE`` is "stable", at or above ``FAIR`` "fair"."""
 
 SEEDLESS = frozenset({"agglomerative", "hdbscan", "dbscan"})
 """Algorithms that give the same answer whatever the seed: re-running them with other seeds tells nothing."""
@@ -54,11 +54,13 @@ def single_threaded() -> contextlib.AbstractContextManager:
     return threadpool_limits(limits=1)
 
 
+BADGES = {"good": "stable", "fair": "fair", "poor": "unstable", "unknown": "unstable"}
+"""The badge of each level of the Jaccard verdict; a segment never found again (no value) is unstable."""
+
+
 def badge(jaccard: float) -> str:
     """'stable' (>= 0.75), 'fair' (0.5 to 0.75) or 'unstable' (< 0.5) for a segment's mean Jaccard."""
-    if not np.isfinite(jaccard) or jaccard < FAIR:
-        return "unstable"
-    return "stable" if jaccard >= STABLE else "fair"
+    return BADGES[verdict("jaccard", jaccard).level]
 
 
 def subsample(n: int, fraction: float, seed: int) -> np.ndarray:
@@ -146,16 +148,31 @@ class StabilityReport:
         """One sentence for people: how much the segments hold up, and which do not."""
         if not len(self.segments):
             return "No segments to check: every customer is unassigned."
-        level = "high" if self.agreement >= 0.8 else "moderate" if self.agreement >= 0.5 else "low"
+        level = {"good": "high", "fair": "moderate"}.get(verdict("stability", self.agreement).level, "low")
         text = (f"Agreement across {self.resamples} re-runs is {level} (adjusted Rand index {self.agreement:.2f}; "
                 "1 means identical segments).")
         if self.unstable:
-            listed = ", ".join(f"Segment {s + 1}" for s in self.unstable)
+            listed = ", ".join(segment_label(s) for s in self.unstable)
             text += (f" Unstable: {listed}: fewer than half of their members stay together when the data is "
                      "re-sampled, so do not build a campaign on them alone.")
         else:
             text += " Every segment keeps most of its members together."
         return text
+
+    def to_dict(self) -> dict[str, Any]:
+        """The report as plain JSON (to keep it in a session or a project); ``from_dict`` reads it back."""
+        return {"agreement": float(self.agreement), "agreements": [float(a) for a in self.agreements],
+                "segments": [{"segment": int(s), "customers": int(c), "jaccard": float(j), "badge": str(b)}
+                             for s, c, j, b in zip(self.segments["segment"], self.segments["customers"],
+                                                   self.segments["jaccard"], self.segments["badge"])],
+                "resamples": int(self.resamples), "sample_size": int(self.sample_size), "notes": list(self.notes)}
+
+    @classmethod
+    def from_dict(cls, record: dict[str, Any]) -> StabilityReport:
+        """A report from ``to_dict``'s JSON (extra keys are ignored)."""
+        segments = pd.DataFrame(record["segments"], columns=["segment", "customers", "jaccard", "badge"])
+        return cls(agreement=record["agreement"], agreements=tuple(record["agreements"]), segments=segments,
+                   resamples=record["resamples"], sample_size=record["sample_size"], notes=tuple(record["notes"]))
 
 
 def stability(Z: np.ndarray, config: ClusterConfig, random_state: int = 42, labels: np.ndarray | None = None,

@@ -6,7 +6,7 @@ Wired into ``segmentation.cli`` by the lead:
   [--engine local|ray] [--ray-address ADDR] [--num-cpus N] [--batch-size N]``;
 - ``add_export_options(run_parser)`` adds ``--format``, ``--segment-files``,
   ``--no-report`` and ``--no-model`` to ``run``, and ``export_options(args)`` turns
-  them into keyword arguments for ``export.write_run``.
+  them into keyword arguments for ``bundle.write_run``.
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ def add_export_options(parser: argparse.ArgumentParser) -> None:
 
 
 def export_options(args: argparse.Namespace) -> dict[str, Any]:
-    """Keyword arguments for ``export.write_run`` from the options of ``add_export_options``."""
+    """Keyword arguments for ``bundle.write_run`` from the options of ``add_export_options``."""
     return {
         "formats": tuple(dict.fromkeys(["csv", *getattr(args, "formats", [])])),
         "segment_zip": bool(getattr(args, "segment_files", False)),
@@ -66,7 +66,8 @@ def register(subparsers: Any) -> None:
 
 def cmd_assign(args: argparse.Namespace) -> int:
     """Run ``assign``: returns the exit status (errors the user can fix are raised as SegmentationError)."""
-    from segmentation.act.model import load_model
+    from segmentation.act.assign import load_model
+    from segmentation.act.movement import model_movement
     from segmentation.act.tables import to_csv_bytes, to_parquet_bytes
 
     if args.batch_size < 1:
@@ -105,7 +106,7 @@ def cmd_assign(args: argparse.Namespace) -> int:
     counts = assigned["segment_name"].value_counts()
     say(f"{len(assigned):,} customers assigned: " + ", ".join(f"{name} {count:,}" for name, count in counts.items())
         + ".")
-    moved = model.compare(table, assigned)
+    moved = model_movement(model, table, assigned)
     if moved is not None:
         files["movement"] = out / "movement.csv"
         files["drift"] = out / "drift.csv"

@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 
 from segmentation.choose.search import ALGORITHMS
-from segmentation.config import BlendConfig, CleanConfig, ReduceConfig, RolesConfig, RunConfig, TextConfig
+from segmentation.cli.options import add_representation_options, base_config, customers_of, progress_printer
 
 
 def _algorithms(value: str) -> tuple[str, ...]:
@@ -28,8 +28,6 @@ def _algorithms(value: str) -> tuple[str, ...]:
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the ``auto`` command to the CLI's subcommands."""
-    from segmentation.cli.main import add_representation_options
-
     parser = subparsers.add_parser(
         "auto", help="try algorithms and numbers of segments, write the best segmentation and a leaderboard",
         description="Search k-means, Gaussian mixture and Ward for 2 to --max-k segments, HDBSCAN's minimum "
@@ -38,8 +36,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("file", help="customer file: one row per customer (CSV, TSV, Excel, Parquet)")
     parser.add_argument("--out", required=True, help="output folder (created if missing)")
     add_representation_options(parser)
-    parser.add_argument("--text-weight", type=float, default=None,
-                        help="share of the distance given to text, 0 to 1 (default 0.5 with --text, else 0)")
+    parser.add_argument("--text-weight", type=float, default=0.5,
+                        help="share of the distance given to text, 0 to 1 (default 0.5)")
     parser.add_argument("--max-k", type=int, default=None,
                         help="most segments to try (default: about one per 50 customers, at most 12)")
     parser.add_argument("--algorithms", type=_algorithms, default=ALGORITHMS,
@@ -57,39 +55,27 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(handler=cmd_auto)
 
 
-def config_from_args(args: argparse.Namespace) -> RunConfig:
-    """The base run config (everything but the clustering, which the search chooses)."""
-    weight = args.text_weight if args.text_weight is not None else 0.5
-    return RunConfig(
-        roles=RolesConfig(tuple(args.role)),
-        clean=CleanConfig(),
-        text=TextConfig(columns=tuple(args.text), model=args.model),
-        blend=BlendConfig(text_weight=weight if args.text else 0.0),
-        reduce=ReduceConfig(method=args.reduce, n_components=args.components, n_neighbors=args.neighbors,
-                            map_method=args.map),
-        random_state=args.seed,
-    )
-
-
 def cmd_auto(args: argparse.Namespace) -> int:
     """Load, search, write the winner's outputs plus leaderboard.csv, print the recommendation."""
-    from segmentation.act.tables import to_csv_bytes, write_run
+    from segmentation.act.bundle import write_run
+    from segmentation.act.tables import to_csv_bytes
     from segmentation.choose.search import auto_segment
-    from segmentation.cli.main import _progress_printer
     from segmentation.ingest.read import load_table
 
-    config = config_from_args(args)
+    say = (lambda *a: None) if args.quiet else print
     started = time.perf_counter()
-    dataset = load_table(Path(args.file))
-    if not args.quiet:
-        for line in dataset.report.summary_lines():
-            print(line)
+    loaded = load_table(Path(args.file))
+    for line in loaded.report.summary_lines():
+        say(line)
+    dataset = customers_of(loaded, args, say)
+    # the base settings; the search chooses the clustering
+    config = base_config(dataset.table, args, args.text_weight)
     result, leaderboard = auto_segment(
         dataset.table, config, algorithms=args.algorithms, max_k=args.max_k, sample_size=args.sample_size,
         stability_resamples=args.resamples, min_share=args.min_share, max_noise=args.max_noise,
         max_share=args.max_share,
-        on_progress=_progress_printer(args.quiet), digest=dataset.digest)
-    files = write_run(result, args.out, include_pii=args.include_pii)
+        on_progress=progress_printer(args.quiet), digest=dataset.digest)
+    files = write_run(result, args.out, include_pii=args.include_pii, dataset_name=dataset.name)
     board = Path(args.out) / "leaderboard.csv"
     board.write_bytes(to_csv_bytes(leaderboard.table().round(4)))
     files["leaderboard"] = str(board)

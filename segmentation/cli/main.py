@@ -15,17 +15,8 @@ from pathlib import Path
 from typing import Any
 
 from segmentation import __version__
-from segmentation.config import (
-    DEFAULT_MODEL,
-    ROLES,
-    BlendConfig,
-    CleanConfig,
-    ClusterConfig,
-    ReduceConfig,
-    RolesConfig,
-    RunConfig,
-    TextConfig,
-)
+from segmentation.cli.options import add_representation_options, base_config, customers_of, progress_printer
+from segmentation.config import CleanConfig, ClusterConfig, RunConfig
 from segmentation.errors import SegmentationError
 from segmentation.segment.cluster import CLUSTERERS
 
@@ -42,35 +33,6 @@ def _param(value: str) -> tuple[str, Any]:
     return name.strip(), number
 
 
-def _role(value: str) -> tuple[str, str]:
-    if "=" not in value:
-        raise argparse.ArgumentTypeError(f"expected COLUMN=ROLE, got {value!r}")
-    column, role = value.rsplit("=", 1)
-    if role not in ROLES:
-        raise argparse.ArgumentTypeError(f"role must be one of {', '.join(ROLES)}; got {role!r}")
-    return column, role
-
-
-def add_representation_options(parser: argparse.ArgumentParser) -> None:
-    """Options shared by ``run`` and ``auto``: text, embedding model, reduction, roles, seed, output."""
-    parser.add_argument("--text", action="append", default=[], metavar="COLUMN",
-                        help="free-text column to embed (repeat for several)")
-    parser.add_argument("--model", default=DEFAULT_MODEL,
-                        help=f"embedding model: '{DEFAULT_MODEL}' (offline default), 'tfidf' (fast), or a "
-                             "sentence-transformers model name or local folder")
-    parser.add_argument("--reduce", default="umap", choices=["umap", "pca", "none"],
-                        help="reduction before clustering (default umap)")
-    parser.add_argument("--components", type=int, default=5, help="dimensions of the cluster space (default 5)")
-    parser.add_argument("--neighbors", type=int, default=15, help="UMAP neighbours, 5 to 50 (default 15)")
-    parser.add_argument("--map", default="umap", choices=["umap", "pca"], help="2-D map layout (default umap)")
-    parser.add_argument("--role", action="append", default=[], type=_role, metavar="COLUMN=ROLE",
-                        help=f"override a column's role ({', '.join(ROLES)}); e.g. segment=label to check the "
-                             "segments against known groups")
-    parser.add_argument("--seed", type=int, default=42, help="random seed (default 42)")
-    parser.add_argument("--include-pii", action="store_true", help="keep PII columns in the exported customers")
-    parser.add_argument("--quiet", action="store_true", help="print only errors")
-
-
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m segmentation",
                                      description="Segment Studio: customer segmentation from the command line.")
@@ -79,7 +41,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     run = sub.add_parser("run", help="segment a customer file and write labelled customers, profiles and metrics",
                          description="Segment a customer file (CSV, TSV, Excel, Parquet; gzip allowed).")
-    run.add_argument("file", help="customer file: one row per customer, or order lines (see --rollup)")
+    run.add_argument("file", help="customer file: one row per customer, or order lines (rolled up to customers; "
+                                  "see --no-rollup and --orders)")
     run.add_argument("--out", required=True, help="output folder (created if missing)")
     add_representation_options(run)
     run.add_argument("--text-weight", type=float, default=0.5,
@@ -114,66 +77,46 @@ def _extension_modules() -> list:
     return [workspace, choose, act]
 
 
-def config_from_args(args: argparse.Namespace) -> RunConfig:
+def config_from_args(args: argparse.Namespace, table: Any) -> RunConfig:
+    """The run's settings: ``--config`` as written, else the app's defaults for ``table`` with the options given."""
     if args.config:
         return RunConfig.from_json(Path(args.config).read_text())
     params = dict(args.param)
     if args.clusters is not None:
         params["n_clusters"] = args.clusters
-    return RunConfig(
-        roles=RolesConfig(tuple(args.role)),
+    return base_config(table, args, args.text_weight).replace(
         clean=CleanConfig(drop_duplicates=args.drop_duplicates, clip_quantile=args.clip),
-        text=TextConfig(columns=tuple(args.text), model=args.model, mask_pii=not args.no_mask_pii),
-        blend=BlendConfig(text_weight=args.text_weight if args.text else 0.0),
-        reduce=ReduceConfig(method=args.reduce, n_components=args.components, n_neighbors=args.neighbors,
-                            map_method=args.map),
-        cluster=ClusterConfig(args.algorithm, tuple(params.items())),
-        random_state=args.seed,
-    )
-
-
-def _progress_printer(quiet: bool):
-    last: dict[str, int] = {}
-
-    def show(stage: str, fraction: float) -> None:
-        step = int(fraction * 10)
-        if quiet or last.get(stage) == step:
-            return
-        last[stage] = step
-        print(f"  {stage:<9} {fraction:6.0%}", file=sys.stderr, flush=True)
-
-    return show
+        cluster=ClusterConfig(args.algorithm, tuple(params.items())))
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from segmentation.act.tables import write_run
+    from segmentation.act.bundle import write_run
+    from segmentation.cli.act import export_options
     from segmentation.ingest.read import LoadOptions, load_table
     from segmentation.pipeline import run
 
-    config = config_from_args(args)
+    say = (lambda *a: None) if args.quiet else print
     started = time.perf_counter()
-    dataset = load_table(Path(args.file), options=LoadOptions(encoding=args.encoding, delimiter=args.delimiter))
-    if not args.quiet:
-        for line in dataset.report.summary_lines():
-            print(line)
-    result = run(dataset.table, config, _progress_printer(args.quiet), digest=dataset.digest)
-    from segmentation.cli.act import export_options
-
-    files = write_run(result, args.out, include_pii=args.include_pii, **export_options(args))
+    loaded = load_table(Path(args.file), options=LoadOptions(encoding=args.encoding, delimiter=args.delimiter))
+    for line in loaded.report.summary_lines():
+        say(line)
+    dataset = customers_of(loaded, args, say)
+    config = config_from_args(args, dataset.table)
+    result = run(dataset.table, config, progress_printer(args.quiet), digest=dataset.digest)
+    files = write_run(result, args.out, include_pii=args.include_pii, dataset_name=dataset.name,
+                      **export_options(args))
     if args.project:
         from segmentation.cli.workspace import workspace_from_args
         from segmentation.store.workspace import record_cli_run
 
         run_id = record_cli_run(workspace_from_args(args), args.project, dataset, result, dict(args.role))
         files["project"] = f"{args.project} (run {run_id})"
-    if not args.quiet:
-        m = result.metrics
-        print(f"{m['n_segments']} segments for {m['n_customers']:,} customers "
-              f"({m['noise_share']:.0%} unassigned), silhouette {m['silhouette']:.3f}, "
-              f"in {time.perf_counter() - started:.1f} s.")
-        for note in result.notes:
-            print(f"note: {note}")
-        print(json.dumps(files, indent=2))
+    m = result.metrics
+    say(f"{m['n_segments']} segments for {m['n_customers']:,} customers ({m['noise_share']:.0%} unassigned), "
+        f"silhouette {m['silhouette']:.3f}, in {time.perf_counter() - started:.1f} s.")
+    for note in result.notes:
+        say(f"note: {note}")
+    say(json.dumps(files, indent=2))
     return 0
 
 

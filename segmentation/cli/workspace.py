@@ -11,10 +11,16 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from typing import Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
+from segmentation.cli.act import add_export_options, export_options
 from segmentation.errors import WorkspaceError
+from segmentation.store.project import Project
 from segmentation.store.workspace import ProjectInfo, Workspace, format_size
+
+if TYPE_CHECKING:
+    from segmentation.pipeline import SegmentationResult
 
 WORKSPACE_HELP = "workspace folder (default: $SEGMENT_STUDIO_HOME, else ~/.segment-studio)"
 
@@ -60,13 +66,16 @@ def register(subparsers: Any) -> None:
         add_workspace_argument(leaf, top=False)
 
     export = subparsers.add_parser(
-        "export", help="write a saved run's labelled customers, profiles and manifest",
-        description="Write customers.csv, profiles.csv, metrics.json, config.json and manifest.json for a run "
-                    "saved in a project, with the segment names typed in the app.")
+        "export", help="write a saved run's labelled customers, profiles, report, model and manifest",
+        description="Write customers.csv, profiles.csv, report.html, model.segmodel, metrics.json, config.json and "
+                    "manifest.json for a run saved in a project, as the analyst left it in the app: with its "
+                    "merges, splits and moves, and the segment names and descriptions typed there. The files are "
+                    "the ones the app's Export page gives.")
     export.add_argument("--project", required=True, help="project name (or id)")
     export.add_argument("--run", type=int, default=None, metavar="ID", help="run id (default: the latest run)")
     export.add_argument("--out", required=True, help="output folder (created if missing)")
     export.add_argument("--include-pii", action="store_true", help="keep PII columns in the exported customers")
+    add_export_options(export)
     add_workspace_argument(export)
     export.set_defaults(handler=cmd_export)
 
@@ -111,20 +120,46 @@ def cmd_projects(args: argparse.Namespace) -> int:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    from segmentation.act.tables import write_run
+    from segmentation.act.bundle import write_run
 
     project = workspace_from_args(args).open_project(args.project)
-    run_id = args.run
-    if run_id is None:
-        runs = project.runs()
-        if not runs:
-            raise WorkspaceError(f"The project {project.name!r} has no runs yet. Segment a file into it first "
-                                 f"(python -m segmentation run FILE --project {project.name!r} ...).")
-        run_id = runs[-1].id
-    result = project.load_run(run_id)
-    files = write_run(result, args.out, names=project.segment_names(run_id), include_pii=args.include_pii)
+    runs = project.runs()
+    if not runs:
+        raise WorkspaceError(f"The project {project.name!r} has no runs yet. Segment a file into it first "
+                             f"(python -m segmentation run FILE --project {project.name!r} ...).")
+    run_id = runs[-1].id if args.run is None else args.run
+    run = run_as_left(project, run_id)
+    files = write_run(run.result, args.out, names=run.names, include_pii=args.include_pii,
+                      descriptions=run.descriptions, dataset_name=run.dataset_name, **export_options(args))
     print(json.dumps({"project": project.name, "run": run_id, "files": files}, indent=2))
     return 0
+
+
+@dataclass(frozen=True)
+class LeftRun:
+    """A saved run as the analyst left it: ``result`` with the curation applied and the analyst's descriptions in
+    its profiles, the segment ``names`` and ``descriptions`` (segment id -> text), the dataset's name."""
+
+    result: SegmentationResult
+    names: dict[int, str]
+    descriptions: dict[int, str]
+    dataset_name: str | None
+
+
+def run_as_left(project: Project, run_id: int) -> LeftRun:
+    """Run ``run_id`` of ``project`` exactly as the app shows and exports it: its stored curation steps replayed
+    with ``apply_curation``, and the names and descriptions the analyst typed (stored for the curated segments).
+    Raises WorkspaceError when the run does not exist, ConfigError when its curation does not fit it."""
+    from segmentation.choose.curate import apply_curation, apply_descriptions
+
+    result = project.load_run(run_id)
+    texts = project.segment_texts(run_id)
+    names = {s: t["name"] for s, t in texts.items() if t.get("name")}
+    descriptions = {s: t["description"] for s, t in texts.items() if (t.get("description") or "").strip()}
+    dataset_id = next((r.dataset_id for r in project.runs() if r.id == int(run_id)), None)
+    dataset_name = next((d.name for d in project.datasets() if d.id == dataset_id), None)
+    result = apply_descriptions(apply_curation(result, project.curation(run_id)), descriptions)
+    return LeftRun(result, names, descriptions, dataset_name)
 
 
 # --------------------------------------------------------------------------------------------------------------------

@@ -4,12 +4,19 @@ The report only looks; :func:`clean_table` changes the data, driven entirely by
 ``CleanConfig`` so that a run can be repeated. Cleaning never drops a row except
 duplicate customers (when asked), never fills free text, and keeps the original
 index so every kept row can be traced back to the loaded table.
+
+Cleaning a column is learnt once and then applied: :func:`fit_cleaning` turns the
+training data into a :class:`CleaningRecipe` of plain numbers (fill values, clip
+bounds, which columns are log-transformed) and :func:`apply_cleaning` applies it.
+``clean_table`` is exactly these two steps, and a saved model applies the same
+recipe to new customers, so cleaning at fit time and at assign time is one code path.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -222,16 +229,100 @@ def quality_report(table: pd.DataFrame, roles: Mapping[str, str]) -> QualityRepo
     return QualityReport(n_rows, n_duplicate_rows, n_duplicate_ids, columns, tuple(issues))
 
 
+@dataclass(frozen=True)
+class CleaningRecipe:
+    """How each structured column is cleaned, learnt from the training data as plain numbers and text.
+
+    ``numeric`` maps a column to ``{"fill": value for empty cells, "clip": [low, high] or None, "log": bool}``;
+    ``categorical`` maps a column to the text its empty cells get. Applying it to new customers reproduces the
+    training cleaning exactly, whatever the new file's own distribution.
+    """
+
+    numeric: Mapping[str, Mapping[str, Any]]
+    categorical: Mapping[str, str]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"numeric": {c: dict(v) for c, v in self.numeric.items()}, "categorical": dict(self.categorical)}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> CleaningRecipe:
+        numeric = {}
+        for column, step in dict(data.get("numeric", {})).items():
+            clip = step.get("clip")
+            numeric[str(column)] = {"fill": float(step["fill"]), "log": bool(step["log"]),
+                                    "clip": None if clip is None else [float(clip[0]), float(clip[1])]}
+        return cls(numeric, {str(c): str(v) for c, v in dict(data.get("categorical", {})).items()})
+
+
+def category_text(value: Any) -> str:
+    """A category as text, one spelling per value: ``True``, ``1`` for 1 and 1.0 alike, ``1.5``, ``basic``."""
+    if isinstance(value, (bool, np.bool_)):
+        return str(bool(value))
+    if isinstance(value, (float, np.floating)) and float(value).is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def _category_texts(series: pd.Series) -> pd.Series:
+    """A categorical column as ``category_text`` strings, empty cells kept empty (None)."""
+    return series.astype(object).map(category_text, na_action="ignore")
+
+
+def fit_cleaning(table: pd.DataFrame, roles: Mapping[str, str], config: CleanConfig) -> CleaningRecipe:
+    """Learn the cleaning of ``config`` for the numeric and categorical columns (by ``roles``) of ``table``.
+
+    Numeric: the fill value of empty cells (``impute_numeric``), then clip bounds at the ``clip_quantile``
+    quantiles of the filled values (none for columns of two values or fewer), then whether the clipped values
+    are log1p-transformed (``log_skewed``: non-negative and skewness above ``SKEW_THRESHOLD``). Categorical: the
+    text of empty cells, "(missing)" or the most frequent value (``impute_categorical``; ties go to the value
+    seen first, so the choice never depends on hashing).
+    """
+    numeric: dict[str, dict[str, Any]] = {}
+    categorical: dict[str, str] = {}
+    for column in table.columns:
+        role = roles.get(column)
+        if role == "numeric":
+            values = _as_numbers(table[column])
+            fill = _numeric_fill(values, config.impute_numeric)
+            values = values.fillna(fill)
+            clip = None
+            if config.clip_quantile > 0 and values.nunique() > 2:
+                low, high = np.quantile(values.to_numpy(), [config.clip_quantile, 1 - config.clip_quantile])
+                clip = [float(low), float(high)]
+                values = values.clip(low, high)
+            log = bool(config.log_skewed and len(values) and values.min() >= 0
+                       and _skewness(values) > SKEW_THRESHOLD)
+            numeric[column] = {"fill": float(fill), "clip": clip, "log": log}
+        elif role == "categorical":
+            categorical[column] = _category_fill(_category_texts(table[column]), config.impute_categorical)
+    return CleaningRecipe(numeric, categorical)
+
+
+def apply_cleaning(table: pd.DataFrame, cleaning: CleaningRecipe) -> pd.DataFrame:
+    """``table`` with every column the recipe knows cleaned as the training data was; other columns untouched.
+
+    Numeric columns become numbers (text that is not a number counts as empty), filled, clipped and
+    log-transformed as learnt; a value below zero that the training data never had is taken as 0 before the log.
+    Categorical columns become ``category_text`` strings with empty cells filled.
+    """
+    out = table.copy()
+    for column in table.columns:
+        if column in cleaning.numeric:
+            out[column] = _clean_numbers(_as_numbers(table[column]), cleaning.numeric[column])
+        elif column in cleaning.categorical:
+            out[column] = _category_texts(table[column]).fillna(cleaning.categorical[column]).astype(object)
+    return out
+
+
 def clean_table(table: pd.DataFrame, roles: Mapping[str, str], config: CleanConfig) -> tuple[pd.DataFrame, CleaningLog]:
     """Apply the cleaning choices of ``config`` and report every change.
 
     - ``drop_duplicates`` drops rows whose id repeats an earlier row (or exact copies
       when there is no id column), keeping the first. No other row is ever dropped.
     - ``drop_columns`` removes columns (each must exist).
-    - Numeric columns: empty cells filled (``impute_numeric``), then clipped at the
-      ``clip_quantile`` quantiles, then log1p-transformed when non-negative and skewed
-      above 2 (``log_skewed``). Categorical columns: empty cells filled
-      (``impute_categorical``). Text and other roles are left as they are.
+    - Numeric and categorical columns are cleaned by ``fit_cleaning`` then ``apply_cleaning`` on the rows
+      kept: empty cells filled, extreme values clipped, skewed amounts log-transformed, categories as text.
+      Text and other roles are left as they are.
 
     The result keeps the original index values, so rows map back to ``table``.
     """
@@ -242,7 +333,7 @@ def clean_table(table: pd.DataFrame, roles: Mapping[str, str], config: CleanConf
             f"not have. Its columns are: {', '.join(map(repr, map(str, table.columns)))}."
         )
     rows_before = len(table)
-    out = table.copy()
+    out = table
 
     duplicates = 0
     if config.drop_duplicates and len(out):
@@ -257,34 +348,26 @@ def clean_table(table: pd.DataFrame, roles: Mapping[str, str], config: CleanConf
 
     dropped = tuple(config.drop_columns)
     out = out.drop(columns=list(dropped))
+    cleaning = fit_cleaning(out, roles, config)
 
     imputed: dict[str, int] = {}
     clipped: dict[str, int] = {}
-    logged: list[str] = []
     for column in out.columns:
-        role = roles.get(column)
-        if role == "numeric":
+        if column in cleaning.numeric:
+            step = cleaning.numeric[column]
             values = _as_numbers(out[column])
-            missing = values.isna()  # includes text that is not a number, so it is counted as filled
-            if missing.any():
-                values = values.fillna(_numeric_fill(values, config.impute_numeric))
-                imputed[column] = int(missing.sum())
-            if config.clip_quantile > 0 and values.nunique() > 2:
-                low, high = np.quantile(values.to_numpy(), [config.clip_quantile, 1 - config.clip_quantile])
-                outside = int(((values < low) | (values > high)).sum())
+            missing = int(values.isna().sum())  # includes text that is not a number, so it is counted as filled
+            if step["clip"] is not None:
+                filled = values.fillna(step["fill"])
+                outside = int(((filled < step["clip"][0]) | (filled > step["clip"][1])).sum())
                 if outside:
-                    values = values.clip(low, high)
                     clipped[column] = outside
-            if config.log_skewed and len(values) and values.min() >= 0 and _skewness(values) > SKEW_THRESHOLD:
-                values = np.log1p(values)
-                logged.append(column)
-            out[column] = values
-        elif role == "categorical":
-            series = out[column]
-            missing = series.isna()
-            if missing.any():
-                imputed[column] = int(missing.sum())
-                out[column] = _fill_category(series, config.impute_categorical)
+        elif column in cleaning.categorical:
+            missing = int(out[column].isna().sum())
+        else:
+            continue
+        if missing:
+            imputed[column] = missing
 
     log = CleaningLog(
         rows_before=rows_before,
@@ -292,10 +375,19 @@ def clean_table(table: pd.DataFrame, roles: Mapping[str, str], config: CleanConf
         duplicates_dropped=duplicates,
         imputed=imputed,
         clipped=clipped,
-        log_transformed=tuple(logged),
+        log_transformed=tuple(c for c, step in cleaning.numeric.items() if step["log"]),
         dropped_columns=dropped,
     )
-    return out, log
+    return apply_cleaning(out, cleaning), log
+
+
+def _clean_numbers(values: pd.Series, step: Mapping[str, Any]) -> pd.Series:
+    values = values.fillna(step["fill"])
+    if step["clip"] is not None:
+        values = values.clip(*step["clip"])
+    if step["log"]:
+        values = np.log1p(values.clip(lower=0.0))
+    return values
 
 
 def _numeric_fill(values: pd.Series, how: str) -> float:
@@ -305,16 +397,10 @@ def _numeric_fill(values: pd.Series, how: str) -> float:
     return float(present.median() if how == "median" else present.mean())
 
 
-def _fill_category(series: pd.Series, how: str) -> pd.Series:
-    present = series.dropna()
+def _category_fill(texts: pd.Series, how: str) -> str:
+    present = texts.dropna()
     if how == "most_frequent" and not present.empty:
         counts = present.value_counts(sort=False)
-        # Ties go to the value that appears first, so the choice never depends on hashing.
         first_seen = {v: i for i, v in enumerate(present.drop_duplicates())}
-        best = max(counts.index, key=lambda v: (counts[v], -first_seen[v]))
-        return series.fillna(best)
-    if pd.api.types.is_numeric_dtype(series) or pd.api.types.is_bool_dtype(series):
-        # A flag column with gaps becomes text categories, so "(missing)" sits beside "0" and "1".
-        as_text = series.map(lambda v: v if pd.isna(v) else (str(int(v)) if float(v).is_integer() else str(v)))
-        return as_text.astype(object).where(series.notna(), MISSING_CATEGORY)
-    return series.fillna(MISSING_CATEGORY)
+        return str(max(counts.index, key=lambda v: (counts[v], -first_seen[v])))
+    return MISSING_CATEGORY

@@ -2,44 +2,50 @@
 
 A transaction file is recognised by a customer id that repeats, a date, and an
 amount (or quantity and unit price); columns are found by name patterns and
-dtype, so exports with other column names work too. The roll-up is a handful of
-vectorised group-bys, never a Python loop per customer.
+dtype, so exports with other column names work too (:func:`detect_transactions`),
+or named by hand when they are not (:func:`layout_from_mapping`). The roll-up is
+a handful of vectorised group-bys, never a Python loop per customer, and adds
+RFM scores and groups (:func:`rfm_scores`). The app and the command line both
+call :func:`rollup_dataset`, so the same file gives the same customers and digest.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import re
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import asdict, dataclass, fields, replace
 
 import numpy as np
 import pandas as pd
 
 from segmentation.common import name_tokens
 from segmentation.errors import ConfigError, DataError
+from segmentation.ingest.read import Dataset
 
 RFM_GROUPS: tuple[str, ...] = (
     "Champions",
     "Loyal",
     "Potential loyalists",
-    "New customers",
-    "Promising",
-    "Need attention",
-    "About to sleep",
+    "New",
     "At risk",
     "Can't lose them",
     "Hibernating",
     "Lost",
 )
 
-# Rows: recency score 1..5; columns: the mean of frequency and monetary scores (rounded half up) 1..5.
+# Rows: recency score 1..5; columns: the mean of the frequency and monetary scores (rounded half up) 1..5.
+# The rule in words is in ``rfm_scores``' docstring; a test checks the two agree.
 _RFM_GRID: tuple[tuple[str, ...], ...] = (
-    ("Lost", "Hibernating", "At risk", "Can't lose them", "Can't lose them"),
+    ("Lost", "Lost", "At risk", "At risk", "Can't lose them"),
     ("Hibernating", "Hibernating", "At risk", "At risk", "Can't lose them"),
-    ("About to sleep", "About to sleep", "Need attention", "Loyal", "Loyal"),
-    ("Promising", "Potential loyalists", "Potential loyalists", "Loyal", "Champions"),
-    ("New customers", "Potential loyalists", "Potential loyalists", "Champions", "Champions"),
+    ("Hibernating", "Potential loyalists", "Potential loyalists", "Loyal", "Loyal"),
+    ("New", "Potential loyalists", "Potential loyalists", "Loyal", "Champions"),
+    ("New", "Potential loyalists", "Potential loyalists", "Champions", "Champions"),
 )
+RFM_COLUMNS: tuple[str, ...] = ("rfm_r", "rfm_f", "rfm_m", "rfm_group")
+"""What :func:`rollup` adds to every customer: the three 1-5 scores (numbers) and the named group (text)."""
 
 TEXT_SEPARATOR = "; "
 
@@ -105,6 +111,10 @@ class TransactionSchema:
             if column:
                 parts.append(f"{label} {column!r}")
         return "Order lines with " + ", ".join(parts) + "."
+
+
+LAYOUT_PARTS: tuple[str, ...] = tuple(f.name for f in fields(TransactionSchema))
+"""The parts :func:`layout_from_mapping` accepts: customer and date, and amount or quantity and price, are needed."""
 
 
 def _joined(column: object) -> str:
@@ -197,6 +207,54 @@ def detect_transactions(table: pd.DataFrame) -> TransactionSchema | None:
     return TransactionSchema(customer, date, amount, quantity, price, order, product, category, text)
 
 
+def layout_from_mapping(table: pd.DataFrame, mapping: Mapping[str, str]) -> TransactionSchema:
+    """The order-line layout named by hand, for files whose columns :func:`detect_transactions` does not recognise.
+
+    ``mapping`` maps parts of :data:`LAYOUT_PARTS` to column names of ``table``: ``customer`` and ``date`` are
+    needed, and ``amount`` or both ``quantity`` and ``price`` (with all three, ``amount`` is the value and a
+    negative ``quantity`` marks a return); ``order``, ``product``, ``category`` and ``text`` are optional.
+    Raises :class:`ConfigError` naming the part and the column when a part is unknown or missing, a column is
+    not in the table or named twice, or a value column holds no numbers or the date column no dates.
+    """
+    columns = [str(c) for c in table.columns]
+    shown = ", ".join(map(repr, columns[:30])) + (", …" if len(columns) > 30 else "")
+    unknown = [part for part in mapping if part not in LAYOUT_PARTS]
+    if unknown:
+        raise ConfigError(
+            f"The order-line part {unknown[0]!r} is not one of {', '.join(LAYOUT_PARTS)}. "
+            "Name the columns as part=column, e.g. customer=CustomerID,date=InvoiceDate,amount=Total."
+        )
+    for part in ("customer", "date"):
+        if not mapping.get(part):
+            raise ConfigError(f"Naming the columns of order lines needs the {part!r} column. The columns are: {shown}.")
+    if not mapping.get("amount") and not (mapping.get("quantity") and mapping.get("price")):
+        raise ConfigError(
+            "Naming the columns of order lines needs the 'amount' column, or both the 'quantity' and the 'price' "
+            f"column. The columns are: {shown}."
+        )
+    seen: dict[str, str] = {}
+    for part, column in mapping.items():
+        if column not in columns:
+            raise ConfigError(f"The {part!r} column {column!r} is not in the table. The columns are: {shown}.")
+        if column in seen:
+            raise ConfigError(f"The column {column!r} is named as both {seen[column]!r} and {part!r}; name it once.")
+        seen[column] = part
+        values = table[column].dropna()
+        if part in ("amount", "quantity", "price") and not _is_numeric(values):
+            if not values.empty and pd.to_numeric(values, errors="coerce").isna().all():
+                raise ConfigError(
+                    f"The {part!r} column {column!r} holds no numbers (e.g. {values.iloc[0]!r}). "
+                    "Name a column of numbers."
+                )
+        if part == "date" and not values.empty and not pd.api.types.is_datetime64_any_dtype(values):
+            parsed = pd.to_datetime(values.head(200).astype(str), errors="coerce", format="mixed")
+            if parsed.isna().all():
+                raise ConfigError(
+                    f"The 'date' column {column!r} holds no dates (e.g. {values.iloc[0]!r}). Name a column of dates."
+                )
+    return TransactionSchema(**{part: mapping.get(part) or None for part in LAYOUT_PARTS})  # type: ignore[arg-type]
+
+
 def _snake(name: str) -> str:
     return "_".join(name_tokens(name)) or "value"
 
@@ -215,23 +273,11 @@ def rollup(
     cancellations: negative quantity, or an invoice starting with 'C'), and when
     the columns exist ``distinct_products``, ``favourite_<category>`` (the most
     frequent value) and the customer's texts joined into one (distinct, in order
-    of first appearance, under the text column's name).
+    of first appearance, under the text column's name); last, the RFM scores
+    ``rfm_r``, ``rfm_f``, ``rfm_m`` (1-5) and the named ``rfm_group`` of
+    :func:`rfm_scores`.
     """
-    used = [
-        c
-        for c in (
-            schema.customer,
-            schema.date,
-            schema.amount,
-            schema.quantity,
-            schema.price,
-            schema.order,
-            schema.product,
-            schema.category,
-            schema.text,
-        )
-        if c
-    ]
+    used = [c for c in asdict(schema).values() if c]
     missing_columns = [c for c in used if c not in table.columns]
     if missing_columns:
         raise DataError(
@@ -354,10 +400,35 @@ def rollup(
     elif _is_text(customer):
         ids = ids.astype("str")
     customers.insert(0, schema.customer, ids.to_numpy())
-    customers = customers.reset_index(drop=True)
+    # The three-digit rfm_score repeats the three scores as a 125-value code: a poor feature, so it stays out.
+    customers = rfm_scores(customers.reset_index(drop=True)).drop(columns="rfm_score")
     notes.insert(0, f"{int(keep.sum()):,} order lines were rolled up into {len(customers):,} customers.")
+    notes.append(
+        "Each customer has RFM scores from 1 to 5 (rfm_r recency, rfm_f frequency, rfm_m monetary value; "
+        "5 is best) and an RFM group in rfm_group (Champions, Loyal, ... Lost)."
+    )
     notes.append(f"Recency and tenure are counted in days up to {as_of:%Y-%m-%d}.")
     return customers, notes
+
+
+def rollup_dataset(dataset: Dataset, layout: TransactionSchema) -> tuple[Dataset, tuple[str, ...]]:
+    """The order lines of ``dataset`` rolled up to one row per customer, as a new Dataset, with the notes.
+
+    The one path from order lines to customers for the app and the command line, so both segment the same table
+    under the same digest. The new Dataset keeps the load report, is named "<name> (per customer)", and its
+    digest is ``sha256("rollup:<source digest>:<layout as sorted JSON>")``: the same file rolled up with other
+    columns is another dataset. ``layout`` is :func:`detect_transactions`' or :func:`layout_from_mapping`'s answer;
+    the notes (see :func:`rollup`) say what was left out and how values were counted.
+    """
+    customers, notes = rollup(dataset.table, layout)
+    key = f"rollup:{dataset.digest}:{json.dumps(asdict(layout), sort_keys=True)}"
+    rolled = replace(
+        dataset,
+        table=customers.reset_index(drop=True),
+        name=f"{dataset.name} (per customer)",
+        digest=hashlib.sha256(key.encode()).hexdigest(),
+    )
+    return rolled, tuple(notes)
 
 
 def rfm_scores(
@@ -369,8 +440,18 @@ def rfm_scores(
     highest value), from ranks so that ties are broken by row order and the five
     groups stay equal in size even when many customers share a value (e.g.
     frequency 1). ``rfm_score`` is the three digits as text ("545"), and
-    ``rfm_group`` one of :data:`RFM_GROUPS`, from the recency score and the mean
-    of the frequency and monetary scores.
+    ``rfm_group`` one of :data:`RFM_GROUPS` (text, so it can colour the map and
+    appear in profiles as a category), from R, the recency score, and FM, the
+    mean of the frequency and monetary scores rounded half up:
+
+    - Champions: R 4-5 and FM 5, or R 5 and FM 4 (bought lately, often, for a lot)
+    - Loyal: R 3-4 and FM 4-5, other than Champions
+    - Potential loyalists: R 3-5 and FM 2-3
+    - New: R 4-5 and FM 1 (bought lately, little so far)
+    - At risk: R 1-2 and FM 3-4 (good customers who have not bought for a while)
+    - Can't lose them: R 1-2 and FM 5 (the best customers, gone quiet)
+    - Hibernating: R 3 and FM 1, or R 2 and FM 1-2
+    - Lost: R 1 and FM 1-2
     """
     for name, column in (("recency", recency), ("frequency", frequency), ("monetary", monetary)):
         if column not in customers.columns:

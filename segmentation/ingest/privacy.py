@@ -414,7 +414,7 @@ def mask_series(series: pd.Series, kind: str | None) -> pd.Series:
 def mask_frame(table: pd.DataFrame, roles: Mapping[str, str], region: str = "GB") -> pd.DataFrame:
     """A copy of ``table`` safe to show: "pii" columns partially masked, free text with identifiers tokenised.
 
-    ``roles`` maps columns to roles (as from ``schema.resolve_roles``); columns
+    ``roles`` maps columns to roles (as from ``roles.resolve_roles``); columns
     not listed are shown as they are.
     """
     shown = table.copy()

@@ -65,6 +65,21 @@ _PERSON_TOKENS = frozenset(
         "accountid",
     }
 )
+# Words that name a quantity. A column so named holds measurements even when its values happen to be
+# 0, 1, 2, … or all distinct: the name outweighs such a coincidence (a "spend" column is never an id).
+_MEASURE_TOKENS = frozenset(
+    (
+        "spend spent spending amount total sum revenue sales turnover price cost costs fee fees income salary "
+        "wage earnings profit margin balance value monetary payment payments paid discount age score rating "
+        "count quantity qty units visits orders purchases transactions sessions clicks calls logins items "
+        "points recency frequency tenure days weeks months years hours minutes duration weight height "
+        "distance rate ratio share percent percentage pct average avg mean"
+    ).split()
+)
+# Words that name a grouping: values that happen to be distinct single words (a tiny table) are still categories.
+_CATEGORY_TOKENS = frozenset(
+    {"group", "segment", "category", "class", "type", "kind", "tier", "status", "level", "plan", "band", "bucket"}
+)
 _DATE_LIKE = re.compile(
     r"^\s*(?:\d{4}-\d{1,2}-\d{1,2}|\d{1,4}[/.-]\d{1,2}[/.-]\d{1,4}|\d{1,2}[- ][A-Za-z]{3,9}[- ,]+\d{2,4}|"
     r"[A-Za-z]{3,9}\.? \d{1,2},? \d{4})(?:[ T]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?(?:Z|[+-]\d{2}:?\d{2})?\s*$"
@@ -91,12 +106,24 @@ class ColumnRole:
     pii_kind: str | None = None
 
 
+def _is_measure_name(column: str) -> bool:
+    """Named like a quantity ("spend", "Total_Amount", "numberOfVisits"): never an identifier, whatever the values."""
+    return any(t in _MEASURE_TOKENS for t in name_tokens(column))
+
+
+def _may_be_code(column: str) -> bool:
+    """Whether values alone may make the column an identifier: its name says neither a measure nor a grouping."""
+    return not _is_measure_name(column) and not any(t in _CATEGORY_TOKENS for t in name_tokens(column))
+
+
 def _is_id_name(column: str) -> bool:
-    return any(t in _ID_TOKENS for t in name_tokens(column))
+    return not _is_measure_name(column) and any(t in _ID_TOKENS for t in name_tokens(column))
 
 
 def _is_person_id_name(column: str) -> bool:
     tokens = name_tokens(column)
+    if _is_measure_name(column):
+        return False
     return (any(t in _PERSON_TOKENS for t in tokens) and any(t in _ID_TOKENS for t in tokens)) or any(
         t in {"customerid", "custid", "clientid", "userid", "memberid", "accountid"} for t in tokens
     )
@@ -156,7 +183,8 @@ def _infer_numeric(present: pd.Series, column: str, n: int, distinct: int) -> Co
     unique = distinct == len(present)
     if integral and unique and _is_id_name(column):
         return ColumnRole(column, "id", "A different whole number on every row, named like an identifier.")
-    if integral and unique and len(present) == n and values.max() - values.min() == n - 1 and n > 20:
+    consecutive = integral and unique and len(present) == n and values.max() - values.min() == n - 1 and n > 20
+    if consecutive and _may_be_code(column):
         return ColumnRole(
             column,
             "id",
@@ -167,6 +195,13 @@ def _infer_numeric(present: pd.Series, column: str, n: int, distinct: int) -> Co
             column, "id", f"Named like a customer identifier; {distinct:,} distinct values in {len(present):,} rows."
         )
     low, high = values.min(), values.max()
+    if consecutive:
+        return ColumnRole(
+            column,
+            "numeric",
+            f"Whole numbers from {_fmt(low)} to {_fmt(high)}, one per row like a row number, "
+            "but the name says it is a measure, not an identifier.",
+        )
     if distinct == 2:
         a, b = np.unique(values)[:2]
         return ColumnRole(column, "categorical", f"Only two values ({_fmt(a)} and {_fmt(b)}): a yes/no flag.")
@@ -187,7 +222,8 @@ def _infer_strings(present: pd.Series, column: str, n: int, distinct: int) -> Co
     lengths = sample.str.len()
     single_token = float((words <= 1).mean()) >= 0.99
 
-    if unique_share >= 0.95 and (_is_id_name(column) or (single_token and lengths.nunique() <= 3)):
+    may_be_code = _may_be_code(column)
+    if unique_share >= 0.95 and (_is_id_name(column) or (may_be_code and single_token and lengths.nunique() <= 3)):
         return ColumnRole(
             column, "id", f"{unique_share:.0%} unique codes without spaces, named or shaped like an identifier."
         )
@@ -206,7 +242,7 @@ def _infer_strings(present: pd.Series, column: str, n: int, distinct: int) -> Co
         return ColumnRole(
             column, "text", f"{unique_share:.0%} unique strings averaging {mean_words:.0f} words → free text."
         )
-    if unique_share >= 0.95 and single_token:
+    if unique_share >= 0.95 and single_token and may_be_code:
         return ColumnRole(
             column, "id", f"{unique_share:.0%} unique single-word values: looks like a code or identifier."
         )
@@ -234,8 +270,13 @@ def infer_roles(table: pd.DataFrame) -> dict[str, ColumnRole]:
 
     Constant and empty columns are "ignore"; identifiers, dates and direct
     identifiers (pii) are recognised from names and values; "label" is never
-    inferred. Large tables are judged on an evenly spaced sample of 5,000 rows
-    for word counts; uniqueness is always measured on the full column.
+    inferred. A column's name outweighs a coincidence of values: one named like
+    a measure ("spend", "Total_Amount", "visits", "age", "score") stays numeric
+    even when its values run 0, 1, 2, …, and one named like a grouping
+    ("group", "segment", "type") stays categorical even when every value
+    differs. Without a telling name the values decide, so unseen files work.
+    Large tables are judged on an evenly spaced sample of 5,000 rows for word
+    counts; uniqueness is always measured on the full column.
     """
     return {str(column): _infer_one(table[column], str(column)) for column in table.columns}
 

@@ -1,11 +1,10 @@
-"""Pure plotly builders for choosing and checking a segmentation.
+"""Figures for choosing and checking a segmentation.
 
-Silhouette per customer grouped by segment, quality curves over the number of
-segments, the search leaderboard, per-segment stability, and the flow of
-customers between two runs. Every builder returns a ``go.Figure`` and draws
-nothing; every figure says in its title or subtitle what a good value looks
-like. Segment colours come from ``plots.segment_colour``, so a segment has the
-same colour here as on the map.
+Silhouette per customer grouped by segment, quality curves over the number of segments, the search leaderboard,
+per-segment stability, and segments against known groups. Every builder returns a ``go.Figure`` and draws
+nothing; every figure says in its subtitle what a good value looks like, in the words of
+``understand.metrics.GOOD_VALUES``. Segment colours come from ``theme.segment_colour``, as on the map. The
+segment sizes are ``plots.sizes``, the flow between two runs ``plots.flow``.
 """
 
 from __future__ import annotations
@@ -17,46 +16,29 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from segmentation.choose.diagnostics import GOOD_VALUES
+from segmentation.choose.diagnostics import best_k
 from segmentation.common import segment_label
-from segmentation.plots.charts import CATEGORY_PALETTE, SEGMENT_PALETTE, UNASSIGNED_COLOUR, segment_colour
+from segmentation.plots.theme import (
+    CATEGORY_PALETTE,
+    GRID,
+    LEVEL_COLOURS,
+    SEGMENT_PALETTE,
+    empty_figure,
+    segment_colour,
+    titled,
+)
+from segmentation.understand.metrics import GOOD_VALUES, JACCARD_FAIR, JACCARD_STABLE
 
 if TYPE_CHECKING:
-    from segmentation.choose.compare import RunComparison
     from segmentation.choose.search import Leaderboard
     from segmentation.choose.stability import StabilityReport
 
-__all__ = ["SEGMENT_PALETTE", "UNASSIGNED_COLOUR", "BADGE_COLOURS", "silhouette_figure", "curves_figure",
-           "leaderboard_figure", "stability_figure", "sizes_figure", "flow_figure", "crosstab_figure"]
+__all__ = ["BADGE_COLOURS", "silhouette_figure", "curves_figure", "leaderboard_figure", "stability_figure",
+           "crosstab_figure"]
 
-BADGE_COLOURS: Mapping[str, str] = {"stable": "#54A24B", "fair": "#EECA3B", "unstable": "#E45756"}
-_FONT = dict(family="Inter, 'Source Sans Pro', sans-serif", color="#1F2937")
-_GRID = "#EEF0F4"
-
-
-def _layout(fig: go.Figure, title: str, subtitle: str, height: int = 460) -> go.Figure:
-    fig.update_layout(
-        title=dict(text=title, subtitle=dict(text=subtitle, font=dict(size=12, color="#6B7280")), x=0,
-                   xanchor="left", font=dict(size=16)),
-        font=_FONT, plot_bgcolor="white", paper_bgcolor="white", height=height,
-        margin=dict(l=10, r=20, t=90, b=40), hoverlabel=dict(bgcolor="white", align="left"),
-    )
-    return fig
-
-
-def _empty(title: str, message: str) -> go.Figure:
-    fig = go.Figure()
-    fig.add_annotation(text=message, showarrow=False, x=0.5, y=0.5, xref="paper", yref="paper",
-                       font=dict(size=14, color="#6B7280"))
-    fig.update_xaxes(visible=False)
-    fig.update_yaxes(visible=False)
-    return _layout(fig, title, "", height=240)
-
-
-def _rgba(colour: str, alpha: float) -> str:
-    colour = colour.lstrip("#")
-    r, g, b = (int(colour[i:i + 2], 16) for i in (0, 2, 4))
-    return f"rgba({r},{g},{b},{alpha})"
+BADGE_COLOURS: Mapping[str, str] = {"stable": LEVEL_COLOURS["good"], "fair": LEVEL_COLOURS["fair"],
+                                    "unstable": LEVEL_COLOURS["poor"]}
+"""Colours of the stability badges: those of the Jaccard verdict's levels."""
 
 
 # --------------------------------------------------------------------------- silhouette
@@ -69,7 +51,7 @@ def silhouette_figure(table: pd.DataFrame, names: Mapping[int, str] | None = Non
     """
     title = "Silhouette per customer, by segment"
     if table is None or not len(table):
-        return _empty(title, "Fewer than two segments: there is no silhouette to show.")
+        return empty_figure(title, "Fewer than two segments: there is no silhouette to show.")
     fig = go.Figure()
     gap = max(2, int(len(table) * 0.02))
     position = 0
@@ -93,49 +75,11 @@ def silhouette_figure(table: pd.DataFrame, names: Mapping[int, str] | None = Non
     fig.add_vline(x=0, line=dict(color="#9CA3AF", width=1))
     fig.update_yaxes(tickvals=ticks, ticktext=tick_text, autorange="reversed", showgrid=False, zeroline=False)
     fig.update_xaxes(title="Silhouette (-1 to 1)", range=[min(-0.1, float(table["silhouette"].min()) - 0.02), 1],
-                     gridcolor=_GRID, zeroline=False)
+                     gridcolor=GRID, zeroline=False)
     fig.update_layout(bargap=0, showlegend=False)
-    subtitle = (f"Higher is better: above 0.5 strong, 0.25-0.5 reasonable, under 0.25 weak. "
-                f"Bars left of 0 ({below:.0%} of customers) sit closer to another segment.")
-    return _layout(fig, title, subtitle, height=max(360, min(900, 140 + len(table) // 4)))
-
-
-# --------------------------------------------------------------------------- sizes
-def sizes_figure(labels: np.ndarray, names: Mapping[int, str] | None = None, min_share: float = 0.03,
-                 giant_share: float = 0.6) -> go.Figure:
-    """Segment shares as horizontal bars, largest first, Unassigned last, with the usable range marked.
-
-    Dotted lines at ``min_share`` (smaller segments are too small to act on)
-    and ``giant_share`` (a bigger one is probably "everyone else"); bars outside
-    the range are outlined in red.
-    """
-    from segmentation.plots.charts import segment_order
-
-    title = "Segment sizes"
-    labels = np.asarray(labels, dtype=int)
-    if not len(labels):
-        return _empty(title, "There are no customers.")
-    order = segment_order(labels)
-    shares = np.array([(labels == s).mean() for s in order])
-    outside = [s >= 0 and not (min_share <= v <= giant_share) for s, v in zip(order, shares)]
-    fig = go.Figure(go.Bar(
-        x=shares, y=[segment_label(s, names) for s in order], orientation="h",
-        marker=dict(color=[segment_colour(s) for s in order],
-                    line=dict(color=["#DC2626" if o else "rgba(0,0,0,0)" for o in outside], width=2)),
-        text=[f"{(labels == s).sum():,} · {v:.1%}" for s, v in zip(order, shares)], textposition="outside",
-        cliponaxis=False, customdata=np.array([[s] for s in order]),
-        hovertemplate="%{y}: %{x:.1%} of customers<extra></extra>",
-    ))
-    for x, text in ((min_share, f"{min_share:.0%}"), (giant_share, f"{giant_share:.0%}")):
-        fig.add_vline(x=x, line=dict(color="#9CA3AF", dash="dot"), annotation_text=text,
-                      annotation_position="top")
-    fig.update_xaxes(title="Share of customers", tickformat=".0%", range=[0, max(0.7, shares.max() * 1.2)],
-                     gridcolor=_GRID)
-    fig.update_yaxes(autorange="reversed", automargin=True)
-    fig.update_layout(showlegend=False, bargap=0.35)
-    subtitle = (f"Usable segments hold between {min_share:.0%} and {giant_share:.0%} of customers; red outlines "
-                "mark those outside. Unassigned (grey) is best under 10%.")
-    return _layout(fig, title, subtitle, height=max(260, 40 * len(order) + 140))
+    subtitle = (f"Higher is better. {GOOD_VALUES['silhouette']}. Bars left of 0 ({below:.0%} of customers) sit "
+                "closer to another segment.")
+    return titled(fig, title, subtitle, height=max(360, min(900, 140 + len(table) // 4)))
 
 
 # --------------------------------------------------------------------------- curves over k
@@ -150,29 +94,28 @@ def curves_figure(curves: pd.DataFrame) -> go.Figure:
 
     title = "Quality by number of segments"
     if curves is None or not len(curves):
-        return _empty(title, "No curves: there are too few customers to try several numbers of segments.")
-    panels = [("inertia", "Inertia: look for the elbow", None),
-              ("silhouette", "Silhouette: higher is better", "max"),
-              ("davies_bouldin", "Davies-Bouldin: lower is better", "min"),
-              ("bic", "BIC (Gaussian mixture): lower is better", "min")]
+        return empty_figure(title, "No curves: there are too few customers to try several numbers of segments.")
+    panels = [("inertia", "Inertia: look for the elbow"), ("silhouette", "Silhouette: higher is better"),
+              ("davies_bouldin", "Davies-Bouldin: lower is better"), ("bic", "BIC (Gaussian mixture): lower is better")]
     fig = make_subplots(rows=2, cols=2, subplot_titles=[p[1] for p in panels], horizontal_spacing=0.1,
                         vertical_spacing=0.18)
-    for i, (column, _, best) in enumerate(panels):
+    best = best_k(curves)
+    for i, (column, _) in enumerate(panels):
         row, col = i // 2 + 1, i % 2 + 1
         values = curves[column].to_numpy(dtype=float)
         fig.add_trace(go.Scatter(x=curves["k"], y=values, mode="lines+markers", name=column, showlegend=False,
                                  line=dict(color=SEGMENT_PALETTE[0], width=2), marker=dict(size=7),
                                  hovertemplate=f"k=%{{x}}<br>{column} %{{y:.3g}}<extra></extra>"), row=row, col=col)
-        if best and np.isfinite(values).any():
-            at = int(np.nanargmax(values) if best == "max" else np.nanargmin(values))
-            fig.add_trace(go.Scatter(x=[curves["k"].iloc[at]], y=[values[at]], mode="markers", showlegend=False,
+        if column in best:
+            at = int(np.flatnonzero(curves["k"].to_numpy() == best[column])[0])
+            fig.add_trace(go.Scatter(x=[best[column]], y=[values[at]], mode="markers", showlegend=False,
                                      marker=dict(size=13, color=SEGMENT_PALETTE[1], symbol="star"),
                                      hovertemplate="best: k=%{x}<extra></extra>"), row=row, col=col)
-        fig.update_xaxes(title="segments" if row == 2 else None, dtick=1, gridcolor=_GRID, row=row, col=col)
-        fig.update_yaxes(gridcolor=_GRID, row=row, col=col)
-    subtitle = (f"Silhouette: {GOOD_VALUES['silhouette']}. Davies-Bouldin: under 1 is good. "
+        fig.update_xaxes(title="segments" if row == 2 else None, dtick=1, gridcolor=GRID, row=row, col=col)
+        fig.update_yaxes(gridcolor=GRID, row=row, col=col)
+    subtitle = (f"Silhouette: {GOOD_VALUES['silhouette']}. Davies-Bouldin: {GOOD_VALUES['davies_bouldin']}. "
                 "Stars mark each chart's best number of segments; where they agree, trust it more.")
-    return _layout(fig, title, subtitle, height=560)
+    return titled(fig, title, subtitle, height=560)
 
 
 # --------------------------------------------------------------------------- leaderboard
@@ -189,7 +132,7 @@ def leaderboard_figure(leaderboard: Leaderboard) -> go.Figure:
     title = "Candidates: silhouette by number of segments"
     plotted = frame[np.isfinite(frame["silhouette"].to_numpy(dtype=float))]
     if not len(plotted):
-        return _empty(title, "No candidate made two or more segments.")
+        return empty_figure(title, "No candidate made two or more segments.")
     fig = go.Figure()
     algorithms = list(dict.fromkeys(plotted["algorithm"]))
     for i, algorithm in enumerate(algorithms):
@@ -215,12 +158,12 @@ def leaderboard_figure(leaderboard: Leaderboard) -> go.Figure:
     if np.isfinite(leaderboard.null_silhouette):
         fig.add_hline(y=leaderboard.null_silhouette, line=dict(color="#9CA3AF", dash="dot"),
                       annotation_text="random data with no groups", annotation_position="bottom right")
-    fig.update_xaxes(title="Segments", dtick=1, gridcolor=_GRID, zeroline=False)
-    fig.update_yaxes(title="Silhouette", gridcolor=_GRID, zeroline=False)
+    fig.update_xaxes(title="Segments", dtick=1, gridcolor=GRID, zeroline=False)
+    fig.update_yaxes(title="Silhouette", gridcolor=GRID, zeroline=False)
     fig.update_layout(legend=dict(orientation="h", y=-0.2))
     subtitle = (f"Higher is better ({GOOD_VALUES['silhouette']}). Hollow: broke the rules ({leaderboard.rules}). "
                 "Star: recommended.")
-    return _layout(fig, title, subtitle, height=500)
+    return titled(fig, title, subtitle, height=500)
 
 
 # --------------------------------------------------------------------------- stability
@@ -229,7 +172,7 @@ def stability_figure(report: StabilityReport, names: Mapping[int, str] | None = 
     title = "How often each segment's members stay together"
     segments = report.segments
     if not len(segments):
-        return _empty(title, "No segments to check: every customer is unassigned.")
+        return empty_figure(title, "No segments to check: every customer is unassigned.")
     labels = [segment_label(int(s), names) for s in segments["segment"]]
     fig = go.Figure(go.Bar(
         x=segments["jaccard"], y=labels, orientation="h",
@@ -238,57 +181,18 @@ def stability_figure(report: StabilityReport, names: Mapping[int, str] | None = 
         cliponaxis=False, customdata=segments[["segment"]].to_numpy(),
         hovertemplate="%{y}: %{x:.2f}<extra></extra>",
     ))
-    for x, text in ((0.5, "unstable below"), (0.75, "stable above")):
+    for x, text in ((JACCARD_FAIR, "unstable below"), (JACCARD_STABLE, "stable above")):
         fig.add_vline(x=x, line=dict(color="#9CA3AF", dash="dot"), annotation_text=text,
                       annotation_position="top")
-    fig.update_xaxes(title="Mean best Jaccard across re-runs (0 to 1)", range=[0, 1.15], gridcolor=_GRID)
+    fig.update_xaxes(title="Mean best Jaccard across re-runs (0 to 1)", range=[0, 1.15], gridcolor=GRID)
     fig.update_yaxes(autorange="reversed", automargin=True)
     fig.update_layout(showlegend=False, bargap=0.35)
     subtitle = (f"{GOOD_VALUES['jaccard']}. Overall agreement across {report.resamples} re-runs: "
                 f"{report.agreement:.2f} ({GOOD_VALUES['stability']}).")
-    return _layout(fig, title, subtitle, height=max(260, 46 * len(segments) + 140))
+    return titled(fig, title, subtitle, height=max(260, 46 * len(segments) + 140))
 
 
-# --------------------------------------------------------------------------- comparison
-def flow_figure(comparison: RunComparison) -> go.Figure:
-    """A flow (Sankey) diagram of customers from the segments of run A (left) to those of run B (right).
-
-    Link widths are customer counts and add up to the number of customers.
-    """
-    counts = comparison.crosstab
-    left = [int(s) for s in counts.index]
-    right = [int(s) for s in counts.columns]
-    node_labels = ([f"{segment_label(s, comparison.names_a)}" for s in left]
-                   + [f"{segment_label(s, comparison.names_b)}" for s in right])
-    node_colours = [segment_colour(s) for s in left] + [segment_colour(s) for s in right]
-    sources, targets, values, colours = [], [], [], []
-    for i, a in enumerate(left):
-        for j, b in enumerate(right):
-            value = int(counts.iat[i, j])
-            if value:
-                sources.append(i)
-                targets.append(len(left) + j)
-                values.append(value)
-                matched = comparison.matches.get(a) == b
-                colours.append(_rgba(segment_colour(a), 0.45 if matched else 0.2))
-    fig = go.Figure(go.Sankey(
-        arrangement="snap",
-        node=dict(label=node_labels, color=node_colours, pad=14, thickness=16, line=dict(width=0),
-                  hovertemplate="%{label}: %{value:,} customers<extra></extra>"),
-        link=dict(source=sources, target=targets, value=values, color=colours,
-                  hovertemplate="%{source.label} → %{target.label}: %{value:,} customers<extra></extra>"),
-    ))
-    fig.add_annotation(text=comparison.label_a, x=0, y=1.06, xref="paper", yref="paper", showarrow=False,
-                       xanchor="left", font=dict(size=12, color="#6B7280"))
-    fig.add_annotation(text=comparison.label_b, x=1, y=1.06, xref="paper", yref="paper", showarrow=False,
-                       xanchor="right", font=dict(size=12, color="#6B7280"))
-    subtitle = (f"Agreement {comparison.ari:.2f} (adjusted Rand index: 1 = the same segments, above 0.8 very "
-                f"similar, under 0.5 substantially different). {comparison.stayed_share:.0%} of customers stay in "
-                "the matching segment; pale bands are customers who moved.")
-    return _layout(fig, "How customers moved between runs", subtitle, height=max(380, 34 * max(len(left),
-                                                                                              len(right)) + 160))
-
-
+# --------------------------------------------------------------------------- known groups
 def crosstab_figure(crosstab: pd.DataFrame, title: str = "Segments against known groups",
                     names: Mapping[int, str] | None = None) -> go.Figure:
     """A heat map of a cross-tab (segments as rows), each row as shares so segments of any size compare.
@@ -297,7 +201,7 @@ def crosstab_figure(crosstab: pd.DataFrame, title: str = "Segments against known
     a segment that matches one group well shows a single dark cell in its row.
     """
     if crosstab is None or not crosstab.size:
-        return _empty(title, "Nothing to compare.")
+        return empty_figure(title, "Nothing to compare.")
     counts = crosstab.to_numpy(dtype=float)
     shares = counts / np.maximum(counts.sum(1, keepdims=True), 1)
     rows = [segment_label(int(s), names) if isinstance(s, (int, np.integer)) else str(s) for s in crosstab.index]
@@ -310,4 +214,4 @@ def crosstab_figure(crosstab: pd.DataFrame, title: str = "Segments against known
     fig.update_yaxes(autorange="reversed", automargin=True)
     fig.update_xaxes(automargin=True)
     subtitle = "Each row adds up to 100%. One dark cell per row means the segment matches one group well."
-    return _layout(fig, title, subtitle, height=max(300, 30 * len(rows) + 160))
+    return titled(fig, title, subtitle, height=max(300, 30 * len(rows) + 160))

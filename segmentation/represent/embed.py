@@ -16,7 +16,6 @@ import logging
 import os
 import sqlite3
 import threading
-import time
 from collections.abc import Callable, Sequence
 from contextlib import closing
 from pathlib import Path
@@ -370,15 +369,3 @@ def embed_texts(texts: Sequence[str], embedder: Embedder, cache: EmbeddingCache 
     out[rows] = vectors[[index[texts[i]] for i in rows]]
     return out
 
-
-class Timer:
-    """Tiny helper for ETA: rate of work seen so far."""
-
-    def __init__(self) -> None:
-        self.start = time.perf_counter()
-
-    def eta(self, fraction: float) -> float | None:
-        elapsed = time.perf_counter() - self.start
-        if fraction <= 0.01:
-            return None
-        return elapsed * (1 - fraction) / fraction

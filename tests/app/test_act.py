@@ -16,7 +16,7 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from segmentation.act.model import load_model
+from segmentation.act.assign import load_model
 from tests.app.test_pages import assert_clean, errors, fresh, load_demo, open_page, plain, run_fast_segmentation, texts
 from ui import act_view
 from ui.state import Studio
@@ -64,7 +64,7 @@ def test_export_offers_every_download_and_the_files_carry_the_analysts_names(nam
     csv = pd.read_csv(io.BytesIO(act_view.customers_file(customers, "csv")))
     assert len(csv) == 2000 and "email" not in csv.columns
     assert {"segment_id", "segment_name", "segment_confidence", "distance_to_centre"} <= set(csv.columns)
-    assert (csv.loc[csv["segment_id"] == 0, "segment_name"] == "Big spenders").all()
+    assert (csv.loc[csv["segment_id"] == 1, "segment_name"] == "Big spenders").all()  # label 0 is segment 1
     assert len(pd.read_excel(io.BytesIO(act_view.customers_file(customers, "xlsx")))) == 2000
     assert len(pd.read_parquet(io.BytesIO(act_view.customers_file(customers, "parquet")))) == 2000
     with zipfile.ZipFile(io.BytesIO(act_view.segments_zip(customers, "csv"))) as archive:
@@ -72,7 +72,7 @@ def test_export_offers_every_download_and_the_files_carry_the_analysts_names(nam
     profiles = pd.read_csv(io.BytesIO(act_view.profiles_file(chosen)))
     assert "Big spenders" in set(profiles.astype(str).stack())
     manifest = json.loads(act_view.manifest_file(chosen))
-    assert manifest["segment_names"]["0"] == "Big spenders" and "exported_at" in manifest
+    assert manifest["segment_names"]["1"] == "Big spenders" and "exported_at" in manifest
     report = act_view.report_file(chosen, None, "Demo customers")().decode()
     assert "Big spenders" in report and "Stability.</b> Not checked" in report
     model = load_model(act_view.model_file(chosen)())
@@ -134,7 +134,14 @@ def test_assigning_the_demo_data_with_the_current_segmentation_gives_back_the_ru
     found = act_view.earlier_assignment(chosen, at.session_state["studio.dataset"])
     labels = np.asarray(run.result.labels)
     inside = labels >= 0
-    assert (found.assigned["segment_id"].to_numpy()[inside] == labels[inside]).mean() >= 0.95
+    assert (found.assigned["segment_id"].to_numpy()[inside] == labels[inside] + 1).mean() >= 0.95
+
+    # one confidence: where the page gives a customer the segment of the export, it gives the same confidence
+    exported = act_view.customers_table(act_view.run_export(state, run), include_pii=False)
+    same = found.assigned["segment_id"].to_numpy() == exported["segment_id"].to_numpy()
+    assert same.mean() >= 0.95
+    np.testing.assert_allclose(found.assigned["confidence"].to_numpy()[same],
+                               exported["segment_confidence"].to_numpy()[same], atol=1e-3)
 
     # movement: the demo customers are the ones the model was built from, so nearly all stay
     said = texts(at)

@@ -13,7 +13,8 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def test_the_frame_and_home_page_modules_load_without_the_heavy_libraries():
     code = ("import sys\n"
-            "import ui.state, ui.widgets, ui.cache, ui.workspace_sync, segmentation.store.workspace\n"
+            "import ui.state, ui.frame, ui.format, ui.loading, ui.cache, ui.workspace_sync\n"
+            "import segmentation.store.workspace\n"
             "heavy = ('pandas', 'sklearn', 'torch', 'sentence_transformers', 'umap', 'openvino')\n"
             "print(sorted(m for m in heavy if m in sys.modules))\n")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True)

@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from segmentation.choose.diagnostics import GOOD_VALUES
+from segmentation.understand.metrics import GOOD_VALUES
 from tests.app.test_pages import (
     assert_clean,
     fresh,
@@ -27,7 +27,8 @@ from tests.app.test_pages import (
     state,
     texts,
 )
-from ui.choose_view import badge_markdown, stability_badges
+from ui.choose_view import badge_markdown
+from ui.quality_view import stability_badges
 from ui.state import Studio
 
 

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from segmentation.act.model import load_model
+from segmentation.act.assign import load_model
 from tests.e2e.conftest import goto, nav, run_fast_segmentation, shot, wait_for_app
 
 

@@ -7,7 +7,7 @@ import pytest
 from segmentation.config import BlendConfig, ClusterConfig, ReduceConfig, RolesConfig, RunConfig, TextConfig
 from segmentation.errors import DataError
 from segmentation.ingest.read import load_table
-from segmentation.pipeline import StageCache, run
+from segmentation.pipeline import StageCache, default_config, run, space_key
 
 DATA = Path(__file__).resolve().parents[3] / "shared" / "data"
 DEMO = Path(__file__).resolve().parents[2] / "assets" / "demo_customers.csv"
@@ -96,6 +96,47 @@ def test_known_groups_are_used_for_validation_only():
 def test_bad_input_gets_a_specific_message(table, config, message):
     with pytest.raises(DataError, match=message):
         run(table, config, cache=StageCache())
+
+
+def comments_table() -> pd.DataFrame:
+    """30 customers with an id, a spend and a free-text comment about one of three topics."""
+    topics = ("The delivery was late again and the parcel arrived damaged, very disappointed",
+              "Great prices and a generous discount, I will buy again for the price",
+              "Friendly staff on the phone, customer service solved my problem quickly")
+    return pd.DataFrame({"customer_id": [f"C{i:03d}" for i in range(30)], "spend": np.arange(30.0),
+                         "comment": [f"{topics[i % 3]} (order {i})" for i in range(30)]})
+
+
+def test_run_defaults_embed_every_free_text_column_and_keep_the_overrides():
+    table = comments_table()
+    config = default_config(table)
+    assert config.text.columns == ("comment",) and config.blend.text_weight == 0.5
+    assert config.roles.as_dict() == {} and config.cluster == RunConfig().cluster
+    ignored = default_config(table, {"comment": "ignore"})
+    assert ignored.text.columns == () and ignored.roles.as_dict() == {"comment": "ignore"}
+    # roles already resolved by the caller (the app caches them) are used as given
+    assert default_config(table, roles={"spend": "numeric", "comment": "categorical"}).text.columns == ()
+
+
+def test_a_file_of_free_text_only_segments_with_the_defaults():
+    table = comments_table().drop(columns="spend")
+    config = default_config(table).replace(text=TextConfig(columns=("comment",), model="tfidf"),
+                                           reduce=FAST.reduce, cluster=ClusterConfig.make("kmeans", n_clusters=3))
+    result = run(table, config, cache=StageCache())
+    assert result.n_segments == 3 and all(p.keywords for p in result.profiles)
+
+
+def test_the_cluster_space_key_is_the_key_of_the_reduced_space_in_the_stage_cache():
+    table = comments_table().drop(columns="comment")
+    cache = StageCache()
+    run(table, FAST, digest="d1", cache=cache)
+    _, hit = cache.get_or_compute("reduce", space_key("d1", FAST), lambda: pytest.fail("not the run's key"))
+    assert hit
+    other_k = FAST.replace(cluster=ClusterConfig.make("kmeans", n_clusters=2))
+    assert space_key("d1", other_k) == space_key("d1", FAST)          # the clustering is not part of the space
+    assert space_key("d2", FAST) != space_key("d1", FAST)
+    assert space_key("d1", FAST.replace(reduce=ReduceConfig(method="pca", n_components=3, map_method="pca"))) \
+        != space_key("d1", FAST)
 
 
 @pytest.mark.slow

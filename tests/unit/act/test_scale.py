@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from segmentation.act.model import build_model
+from segmentation.act.assign import build_model
 from segmentation.act.scale import assign_local, assign_with_ray, import_ray, input_files, read_assigned
 from segmentation.config import ClusterConfig, ReduceConfig, RunConfig, TextConfig
 from segmentation.errors import ConfigError, DataError

@@ -1,13 +1,9 @@
-"""Exports: spreadsheet safety, round trips in CSV, Excel and Parquet, per-segment zip, PII, manifest."""
+"""Export tables: spreadsheet safety, round trips in CSV, Excel and Parquet, per-segment zip, PII, numbering."""
 
 from __future__ import annotations
 
-import hashlib
 import io
-import json
 import zipfile
-from dataclasses import replace
-from pathlib import Path
 
 import numpy as np
 import openpyxl
@@ -15,43 +11,7 @@ import pandas as pd
 import pytest
 
 from segmentation.act import tables as export
-from segmentation.config import ClusterConfig, ReduceConfig, RunConfig
-from segmentation.errors import ConfigError, DataError
-from segmentation.pipeline import run
-
-FAST = RunConfig(reduce=ReduceConfig(method="pca", map_method="pca"),
-                 cluster=ClusterConfig.make("kmeans", n_clusters=3))
-
-
-def _table() -> pd.DataFrame:
-    rng = np.random.default_rng(0)
-    n = 36
-    notes = ["fine"] * n
-    notes[0] = '=HYPERLINK("http://evil.example","click")'
-    notes[1] = "-5 off next time"
-    notes[2] = "@channel look"
-    notes[3] = "\tstarts with a tab"
-    notes[4] = "\rstarts with a return"
-    notes[5] = "+44 20 7946 0000"
-    return pd.DataFrame({
-        "customer_id": [f"C{i:03d}" for i in range(n)],
-        "email": [f"person{i}@example.com" for i in range(n)],
-        "+x": rng.normal(0, 1, n).round(3),  # a numeric column whose header looks like a formula
-        "spend": np.r_[rng.normal(20, 2, 12), rng.normal(60, 3, 12), rng.normal(120, 5, 12)].round(2),
-        "visits": np.r_[rng.integers(1, 4, 12), rng.integers(5, 9, 12), rng.integers(10, 15, 12)],
-        "plan": ["basic", "plus", "pro"] * 12,
-        "note": pd.array(notes, dtype="string"),
-    })
-
-
-@pytest.fixture(scope="module")
-def result():
-    table = _table()
-    config = replace(FAST, roles=FAST.roles.from_mapping({"email": "pii", "note": "ignore"}))
-    out = run(table, config)
-    labels = out.labels.copy()
-    labels[:3] = -1  # a few customers fit no segment, as HDBSCAN would leave them
-    return replace(out, labels=labels)
+from segmentation.errors import DataError
 
 
 def test_neutralise_covers_every_formula_prefix_and_leaves_the_rest():
@@ -60,8 +20,8 @@ def test_neutralise_covers_every_formula_prefix_and_leaves_the_rest():
     assert export.neutralise("plain") == "plain" and export.neutralise(-5) == -5 and export.neutralise(None) is None
 
 
-def test_csv_round_trip_is_safe_and_keeps_numbers_numeric(result):
-    customers = export.labelled_customers(result)
+def test_csv_round_trip_is_safe_and_keeps_numbers_numeric(small_run):
+    customers = export.labelled_customers(small_run)
     back = pd.read_csv(io.BytesIO(export.to_csv_bytes(customers)), keep_default_na=False, na_values=[""])
     assert "'+x" in back.columns and "+x" not in back.columns
     notes = back.set_index("customer_id")["note"]
@@ -77,10 +37,10 @@ def test_csv_round_trip_is_safe_and_keeps_numbers_numeric(result):
     assert "email" not in back.columns  # PII stays out unless asked for
 
 
-def test_excel_round_trip_has_no_formula_cells(result):
-    customers = export.labelled_customers(result)
+def test_excel_round_trip_has_no_formula_cells(small_run):
+    customers = export.labelled_customers(small_run)
     customers.loc[6, "note"] = "bell\x07 inside"  # a control character Excel files cannot hold
-    data = export.to_excel_bytes({"customers": customers, "profiles": export.profile_table(result)})
+    data = export.to_excel_bytes({"customers": customers, "profiles": export.profile_table(small_run)})
     book = openpyxl.load_workbook(io.BytesIO(data))
     assert book.sheetnames == ["customers", "profiles"]
     sheet = book["customers"]
@@ -99,60 +59,50 @@ def test_excel_round_trip_has_no_formula_cells(result):
     assert back["segment_id"].tolist() == expected["segment_id"].tolist()
 
 
-def test_parquet_round_trip_keeps_values_exactly(result):
-    customers = export.labelled_customers(result, include_pii=True)
+def test_parquet_round_trip_keeps_values_exactly(small_run):
+    customers = export.labelled_customers(small_run, include_pii=True)
     back = pd.read_parquet(io.BytesIO(export.to_parquet_bytes(customers)))
     pd.testing.assert_frame_equal(back, customers, check_dtype=False)
     assert back.loc[0, "note"].startswith("=HYPERLINK")  # Parquet is for data tools: nothing rewritten
     assert "email" in back.columns
 
 
-def test_segment_zip_has_one_file_per_segment_including_unassigned(result):
-    customers = export.labelled_customers(result, names={0: "Big spenders / VIP"})
+def test_segment_ids_are_the_numbers_people_see_and_unassigned_is_minus_one(small_run):
+    customers = export.labelled_customers(small_run, names={0: "Big spenders"})
+    labels = np.asarray(small_run.labels)
+    np.testing.assert_array_equal(customers["segment_id"], np.where(labels < 0, -1, labels + 1))
+    assert (customers.loc[customers["segment_id"] == 1, "segment_name"] == "Big spenders").all()
+    assert (customers.loc[customers["segment_id"] == 2, "segment_name"] == "Segment 2").all()
+    assert (customers.loc[customers["segment_id"] == -1, "segment_name"] == "Unassigned").all()
+    profiles = export.profile_table(small_run, names={0: "Big spenders"}).set_index("segment_name")
+    assert profiles.loc["Big spenders", "segment_id"] == 1 and profiles.loc["Segment 3", "segment_id"] == 3
+
+
+def test_segment_zip_has_one_file_per_segment_including_unassigned(small_run):
+    customers = export.labelled_customers(small_run, names={0: "Big spenders / VIP"})
     archive = zipfile.ZipFile(io.BytesIO(export.segments_zip_bytes(customers, "csv")))
     names = sorted(archive.namelist())
-    segments = sorted(set(result.labels.tolist()))
+    segments = sorted(set(small_run.labels.tolist()))
     assert len(names) == len(segments) and "unassigned.csv" in names
     assert any(n.startswith("segment-01-big-spenders-vip") for n in names)
     total = 0
     for name in names:
         part = pd.read_csv(archive.open(name))
         assert part["segment_id"].nunique() == 1
+        number = int(part["segment_id"].iloc[0])
+        assert name == "unassigned.csv" if number == -1 else name.startswith(f"segment-{number:02d}")
         total += len(part)
     assert total == len(customers)
     unassigned = pd.read_csv(archive.open("unassigned.csv"))
     assert unassigned["segment_name"].eq("Unassigned").all() and len(unassigned) == 3
 
 
-def test_distance_to_centre_is_blank_for_unassigned_and_matches_hand_computation(result):
-    distance = export.distance_to_centre(result)
+def test_distance_to_centre_is_blank_for_unassigned_and_matches_hand_computation(small_run):
+    distance = export.distance_to_centre(small_run)
     assert np.isnan(distance[:3]).all() and (distance[3:] >= 0).all()
-    members = np.flatnonzero(result.labels == 0)
-    Z = result.embedding[members].astype(float)
+    members = np.flatnonzero(small_run.labels == 0)
+    Z = small_run.embedding[members].astype(float)
     np.testing.assert_allclose(distance[members], np.linalg.norm(Z - Z.mean(0), axis=1), rtol=1e-6)
-
-
-def test_write_run_writes_every_file_and_an_auditable_manifest(result, tmp_path):
-    files = export.write_run(result, tmp_path, names={1: "Regulars"}, formats=("csv", "xlsx", "parquet"),
-                             segment_zip=True)
-    for key in ("customers", "profiles", "customers_xlsx", "customers_parquet", "segments", "manifest"):
-        assert Path(files[key]).exists(), key
-    manifest = json.loads(Path(files["manifest"]).read_text())
-    versions = manifest["library_versions"]
-    assert versions["pandas"] == pd.__version__ and versions["numpy"] == np.__version__
-    assert {"scikit-learn", "umap-learn", "hdbscan", "sentence-transformers"} <= set(versions)
-    assert manifest["seeds"]["random_state"] == result.config.random_state
-    counts = manifest["row_counts"]
-    assert counts["customers"] == 36 and counts["unassigned"] == 3
-    assert sum(counts["per_segment"].values()) == 36 and "Regulars" in counts["per_segment"]
-    assert RunConfig.from_dict(manifest["config"]) == result.config  # the full config: the run can be repeated
-    digest = hashlib.sha256(Path(files["customers"]).read_bytes()).hexdigest()
-    assert manifest["files"]["customers.csv"] == digest
-    again = export.write_run(result, tmp_path / "again", names={1: "Regulars"}, formats=("csv", "xlsx", "parquet"),
-                             segment_zip=True)
-    assert Path(again["manifest"]).read_bytes() == Path(files["manifest"]).read_bytes()  # no clock in it
-    with pytest.raises(ConfigError, match="export format"):
-        export.write_run(result, tmp_path / "x", formats=("docx",))
 
 
 def test_excel_refuses_more_rows_than_a_sheet_holds(monkeypatch):

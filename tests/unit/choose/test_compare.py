@@ -12,6 +12,8 @@ from segmentation.config import RunConfig
 from segmentation.errors import DataError
 from segmentation.pipeline import SegmentationResult
 from segmentation.plots import quality as plots_quality
+from segmentation.plots.flow import comparison_flow_figure
+from segmentation.plots.theme import UNASSIGNED_COLOUR
 
 A = np.array([0, 0, 0, 1, 1, -1])
 B = np.array([1, 1, 0, 0, 0, -1])
@@ -43,12 +45,12 @@ def test_flow_figure_carries_every_customer() -> None:
     rng = np.random.default_rng(0)
     a, b = rng.integers(-1, 4, 200), rng.integers(-1, 3, 200)
     comparison = compare_runs(a, b)
-    fig = plots_quality.flow_figure(comparison)
+    fig = comparison_flow_figure(comparison)  # the one Sankey (plots.flow)
     sankey = fig.data[0]
     assert len(sankey.node.label) == 5 + 4
     assert sum(sankey.link.value) == 200
     assert all(s < 5 <= t for s, t in zip(sankey.link.source, sankey.link.target))
-    assert sankey.node.color[4] == plots_quality.UNASSIGNED_COLOUR  # run A's Unassigned
+    assert sankey.node.color[4] == UNASSIGNED_COLOUR  # run A's Unassigned
     assert "adjusted Rand index: 1 = the same segments" in fig.layout.title.subtitle.text
 
 

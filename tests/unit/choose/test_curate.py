@@ -146,3 +146,51 @@ def test_history_replays_composes_ids_and_undoes() -> None:
     with pytest.raises(ConfigError, match="nothing to undo"):
         CurationHistory().undo()
     assert not CurationHistory().can_undo and history.can_undo
+
+
+# --------------------------------------------------------------------------- a run as the analyst left it
+def small_result():
+    """A real run of 40 customers in three groups (k-means, PCA), for the functions that take a result."""
+    import pandas as pd
+
+    from segmentation.config import ClusterConfig, ReduceConfig, RunConfig
+    from segmentation.pipeline import StageCache, run
+
+    rng = np.random.default_rng(1)
+    table = pd.DataFrame({"customer_id": [f"C{i}" for i in range(39)],
+                          "spend": [(20, 200, 600)[i % 3] + rng.normal(0, 3) for i in range(39)],
+                          "visits": [(1, 8, 3)[i % 3] for i in range(39)]})
+    config = RunConfig(reduce=ReduceConfig(method="pca", n_components=2, map_method="pca"),
+                       cluster=ClusterConfig.make("kmeans", n_clusters=3))
+    return run(table, config, cache=StageCache())
+
+
+def test_apply_curation_replays_stored_steps_and_recomputes_profiles() -> None:
+    from segmentation.choose.curate import apply_curation
+
+    result = small_result()
+    before = result.labels.copy()
+    # as a workspace stores a step: the app's undo information beside it is ignored
+    stored = [{"kind": "merge", "params": {"segments": [1, 2]}, "mapping": {"1": 1, "2": 1}, "annotations": {}}]
+    curated = apply_curation(result, stored)
+    assert curated.labels.tolist() == np.where(before == 2, 1, before).tolist()
+    assert curated.n_segments == 2 and curated.metrics["n_segments"] == 2
+    assert sorted((p.segment, p.size) for p in curated.profiles) == [(0, 13), (1, 26)]
+    assert curated.notes[-1] == "Changed by hand after the run: Merged segments 2, 3."
+    assert np.array_equal(result.labels, before)                 # the run itself is never changed
+    history = CurationHistory.from_list(stored)
+    assert np.array_equal(apply_curation(result, history).labels, curated.labels)
+    assert apply_curation(result, []) is result and apply_curation(result, None) is result
+    with pytest.raises(ConfigError, match=r"segment 7 does not exist"):
+        apply_curation(result, [{"kind": "merge", "params": {"segments": [0, 7]}}])
+
+
+def test_apply_descriptions_puts_the_analyst_s_words_in_the_profiles() -> None:
+    from segmentation.choose.curate import apply_descriptions
+
+    result = small_result()
+    described = apply_descriptions(result, {1: "Big spenders", 2: "  ", 9: "no such segment"})
+    words = {p.segment: p.description for p in described.profiles}
+    generated = {p.segment: p.description for p in result.profiles}
+    assert words[1] == "Big spenders" and words[0] == generated[0] and words[2] == generated[2]
+    assert apply_descriptions(result, {}) is result

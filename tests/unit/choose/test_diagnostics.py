@@ -52,16 +52,6 @@ def test_fewer_segments_than_asked_for() -> None:
     assert "asked for 5 segments but only 3" in found[0].message
 
 
-def test_sizes_figure_marks_segments_outside_the_usable_range() -> None:
-    labels = np.array([0] * 70 + [1] * 28 + [2] * 1 + [-1] * 1)
-    fig = plots_quality.sizes_figure(labels)
-    bar = fig.data[0]
-    assert list(bar.y) == ["Segment 1", "Segment 2", "Segment 3", "Unassigned"]
-    assert np.allclose(bar.x, [0.70, 0.28, 0.01, 0.01])
-    assert list(bar.marker.line.color) == ["#DC2626", "rgba(0,0,0,0)", "#DC2626", "rgba(0,0,0,0)"]
-    assert "between 3% and 60%" in fig.layout.title.subtitle.text
-
-
 def test_single_segment_and_weak_structure() -> None:
     assert codes([0] * 20) == ["single_segment"]
     weak = label_warnings(np.repeat([0, 1], 20), silhouette=0.1)

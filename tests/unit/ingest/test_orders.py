@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import time
+from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
@@ -10,8 +13,19 @@ import pandas as pd
 import pytest
 
 from segmentation.errors import ConfigError, DataError
-from segmentation.ingest.orders import RFM_GROUPS, TransactionSchema, detect_transactions, rfm_scores, rollup
+from segmentation.ingest.orders import (
+    LAYOUT_PARTS,
+    RFM_COLUMNS,
+    RFM_GROUPS,
+    TransactionSchema,
+    detect_transactions,
+    layout_from_mapping,
+    rfm_scores,
+    rollup,
+    rollup_dataset,
+)
 from segmentation.ingest.read import load_table
+from segmentation.ingest.roles import infer_roles
 
 DATA = Path(__file__).resolve().parents[4] / "shared" / "data"
 
@@ -214,3 +228,156 @@ def test_online_retail_full_rollup() -> None:
     assert "135,080 order lines have no customer id and were left out." in notes
     assert scored["rfm_group"].isin(RFM_GROUPS).all()
     assert elapsed < 30, f"load + rollup took {elapsed:.1f} s"
+    # The roll-up itself carries the scores and groups, the same as scoring afterwards.
+    assert set(RFM_COLUMNS) <= set(customers.columns) and "rfm_score" not in customers.columns
+    pd.testing.assert_frame_equal(customers[list(RFM_COLUMNS)], scored[list(RFM_COLUMNS)])
+    assert set(customers["rfm_group"]) == set(RFM_GROUPS)  # 4,372 customers fill every group
+    assert customers[["rfm_r", "rfm_f", "rfm_m"]].stack().value_counts().sort_index().index.tolist() == [1, 2, 3, 4, 5]
+    roles = infer_roles(customers)
+    assert roles["CustomerID"].role == "id"
+    assert {c: roles[c].role for c in RFM_COLUMNS} == {
+        "rfm_r": "numeric",
+        "rfm_f": "numeric",
+        "rfm_m": "numeric",
+        "rfm_group": "categorical",
+    }
+    assert {roles[c].role for c in ("recency_days", "frequency", "monetary", "tenure_days", "order_lines")} == {
+        "numeric"
+    }
+
+
+def rfm_rule(r: int, fm: int) -> str:
+    """The RFM groups as rfm_scores' docstring states them in words."""
+    if (r >= 4 and fm == 5) or (r == 5 and fm == 4):
+        return "Champions"
+    if r >= 3 and fm >= 4:
+        return "Loyal"
+    if r >= 3 and fm in (2, 3):
+        return "Potential loyalists"
+    if r >= 4:
+        return "New"
+    if r <= 2 and fm in (3, 4):
+        return "At risk"
+    if r <= 2 and fm == 5:
+        return "Can't lose them"
+    if r == 3 or r == 2:
+        return "Hibernating"
+    return "Lost"
+
+
+def test_rfm_groups_follow_the_documented_rule() -> None:
+    scores = [(r, f, m) for r in range(1, 6) for f in range(1, 6) for m in range(1, 6)]
+    grid = pd.DataFrame(scores, columns=["r", "f", "m"])
+    customers = pd.DataFrame(
+        {
+            "recency_days": (6 - grid["r"]) * 1000 + np.arange(125),
+            "frequency": grid["f"] * 1000 + np.arange(125),
+            "monetary": grid["m"] * 1000.0 + np.arange(125),
+        }
+    )
+    scored = rfm_scores(customers)
+    fm = (scored["rfm_f"] + scored["rfm_m"] + 1) // 2  # the mean rounded half up
+    expected = [rfm_rule(r, x) for r, x in zip(scored["rfm_r"], fm)]
+    assert scored["rfm_group"].tolist() == expected
+    assert set(expected) == set(RFM_GROUPS)
+
+
+def five_customers() -> pd.DataFrame:
+    """a buys most, most often and last; e least, once and longest ago: every score is the customer's rank."""
+    rows = []
+    for customer, n_orders, amount, last_day in (("a", 5, 100.0, 10), ("b", 4, 50.0, 9), ("c", 3, 20.0, 8),
+                                                 ("d", 2, 10.0, 7), ("e", 1, 5.0, 1)):
+        for k in range(n_orders):
+            rows.append((customer, pd.Timestamp(2021, 1, last_day - k), amount))
+    return pd.DataFrame(rows, columns=["customer", "date", "amount"])
+
+
+def test_rollup_adds_rfm_scores_and_named_groups() -> None:
+    frame = five_customers()
+    customers, notes = rollup(frame, detect_transactions(frame))  # type: ignore[arg-type]
+    assert customers["customer"].tolist() == ["a", "b", "c", "d", "e"]
+    assert customers["frequency"].tolist() == [5, 4, 3, 2, 1]
+    assert customers["recency_days"].tolist() == [0, 1, 2, 3, 9]
+    for score in ("rfm_r", "rfm_f", "rfm_m"):
+        assert customers[score].tolist() == [5, 4, 3, 2, 1]
+    assert customers["rfm_group"].tolist() == ["Champions", "Loyal", "Potential loyalists", "Hibernating", "Lost"]
+    assert "rfm_score" not in customers.columns  # the three-digit code repeats the scores; not a feature
+    assert any(note.startswith("Each customer has RFM scores from 1 to 5") for note in notes)
+    roles = infer_roles(customers)
+    assert [roles[c].role for c in RFM_COLUMNS] == ["numeric", "numeric", "numeric", "categorical"]
+
+
+def odd_order_lines() -> pd.DataFrame:
+    """Order lines whose column names detection does not recognise."""
+    return pd.DataFrame(
+        {
+            "who": ["k1", "k1", "k2", "k2", "k2"],
+            "when": pd.Series(["2021-01-01", "2021-01-05", "2021-01-02", "2021-01-03", "2021-01-09"], dtype="str"),
+            "eur": [10.0, 5.0, 1.0, 2.0, 3.0],
+            "pcs": [1, 1, 2, 1, -1],
+            "what": ["tea", "mug", "tea", "tea", "pot"],
+        }
+    )
+
+
+def test_layout_from_mapping_names_the_columns_detection_misses() -> None:
+    frame = odd_order_lines()
+    assert detect_transactions(frame) is None
+    layout = layout_from_mapping(frame, {"customer": "who", "date": "when", "amount": "eur", "product": "what"})
+    assert layout == TransactionSchema("who", "when", "eur", None, None, None, "what", None, None)
+    customers, _ = rollup(frame, layout, as_of=pd.Timestamp("2021-01-10"))
+    assert customers["who"].tolist() == ["k1", "k2"]
+    assert customers["monetary"].tolist() == [15.0, 6.0]
+    assert customers["recency_days"].tolist() == [5, 1]
+    assert customers["distinct_products"].tolist() == [2, 2]
+    by_quantity = layout_from_mapping(frame, {"customer": "who", "date": "when", "quantity": "pcs", "price": "eur"})
+    assert (by_quantity.amount, by_quantity.quantity, by_quantity.price) == (None, "pcs", "eur")
+    assert LAYOUT_PARTS == ("customer", "date", "amount", "quantity", "price", "order", "product", "category", "text")
+
+
+@pytest.mark.parametrize(
+    ("mapping", "message"),
+    [
+        ({"client": "who", "date": "when", "amount": "eur"}, r"part 'client' is not one of customer, date, amount"),
+        ({"date": "when", "amount": "eur"}, r"needs the 'customer' column\. The columns are: 'who', 'when'"),
+        ({"customer": "who", "amount": "eur"}, r"needs the 'date' column"),
+        ({"customer": "who", "date": "when"}, r"needs the 'amount' column, or both the 'quantity' and the 'price'"),
+        ({"customer": "who", "date": "when", "quantity": "pcs"}, r"or both the 'quantity' and the 'price'"),
+        (
+            {"customer": "who", "date": "day", "amount": "eur"},
+            r"'date' column 'day' is not in the table\. The columns are: 'who', 'when', 'eur', 'pcs', 'what'\.",
+        ),
+        ({"customer": "who", "date": "when", "amount": "who"}, r"'who' is named as both 'customer' and 'amount'"),
+        ({"customer": "who", "date": "when", "amount": "what"}, r"'amount' column 'what' holds no numbers"),
+        ({"customer": "who", "date": "what", "amount": "eur"}, r"'date' column 'what' holds no dates \(e\.g\. 'tea'"),
+    ],
+    ids=["unknown-part", "no-customer", "no-date", "no-value", "quantity-without-price", "missing-column",
+         "column-twice", "amount-not-numbers", "date-not-dates"],
+)
+def test_layout_from_mapping_refuses_with_the_part_and_the_column(mapping: dict[str, str], message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        layout_from_mapping(odd_order_lines(), mapping)
+
+
+def test_rollup_dataset_is_the_one_path_for_app_and_cli() -> None:
+    content = b"customer_id,order_date,total,product\nc1,2021-01-01,10,tea\nc1,2021-01-03,5,mug\nc2,2021-01-02,7,tea\n"
+    dataset = load_table(content, name="orders.csv")
+    layout = detect_transactions(dataset.table)
+    assert layout is not None
+    rolled, notes = rollup_dataset(dataset, layout)
+    customers, expected_notes = rollup(dataset.table, layout)
+    pd.testing.assert_frame_equal(rolled.table, customers)
+    assert isinstance(rolled.table.index, pd.RangeIndex) and rolled.table.index.start == 0
+    assert notes == tuple(expected_notes)
+    assert rolled.name == "orders.csv (per customer)"
+    assert rolled.report is dataset.report
+    key = f"rollup:{dataset.digest}:{json.dumps(asdict(layout), sort_keys=True)}"
+    assert rolled.digest == hashlib.sha256(key.encode()).hexdigest()
+    again, _ = rollup_dataset(load_table(content, name="orders.csv"), layout)
+    assert again.digest == rolled.digest  # same file, same layout: same dataset, whoever rolls it up
+    parts = {"customer": "customer_id", "date": "order_date", "amount": "total"}
+    by_hand = layout_from_mapping(dataset.table, {**parts, "product": "product"})
+    assert by_hand == layout and rollup_dataset(dataset, by_hand)[0].digest == rolled.digest
+    without_product, _ = rollup_dataset(dataset, layout_from_mapping(dataset.table, parts))
+    assert "distinct_products" not in without_product.table.columns
+    assert without_product.digest != rolled.digest  # another table from the same file: another digest

@@ -12,9 +12,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from segmentation.config import APP_MAX_UPLOAD_MB
 from segmentation.errors import ConfigError, DataError
 from segmentation.ingest.read import (
-    APP_MAX_UPLOAD_MB,
     Dataset,
     LoadOptions,
     check_upload_size,

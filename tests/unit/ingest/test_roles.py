@@ -142,3 +142,42 @@ def test_roles_table_for_editing() -> None:
 )
 def test_name_tokens(name: str, tokens: list[str]) -> None:
     assert name_tokens(name) == tokens
+
+
+# The name outweighs a coincidence of values (issue 12): "spend" holding 0, 1, 2, … is money, not a row number.
+@pytest.mark.parametrize(
+    "column", ["spend", "Total_Amount", "numberOfVisits", "AGE", "customer_score", "order_count", "Revenue"]
+)
+def test_measure_names_stay_numeric_even_with_consecutive_values(column: str) -> None:
+    role = infer_roles(pd.DataFrame({column: np.arange(100)}))[column]
+    assert role.role == "numeric", role.reason
+    assert pd.Series([role.reason]).str.contains(r"name says it is a measure").all(), role.reason
+
+
+@pytest.mark.parametrize(
+    ("column", "values"), [("customer_id", np.arange(100)), ("order_number", np.arange(1000, 1100))]
+)
+def test_identifier_names_with_unique_whole_numbers_are_ids(column: str, values: np.ndarray) -> None:
+    assert infer_roles(pd.DataFrame({column: values}))[column].role == "id"
+
+
+def test_without_a_telling_name_the_values_decide() -> None:
+    table = pd.DataFrame(
+        {
+            "x1": np.arange(50, 150),  # consecutive whole numbers, one per row: a row number
+            "x2": RNG.normal(size=100).round(3),  # measurements
+            "x3": pd.Series([f"K{i:05d}" for i in RNG.permutation(100)], dtype="str"),  # unique codes
+            "x4": pd.Series(RNG.choice(["red", "green", "blue"], 100), dtype="str"),  # a few repeating words
+        }
+    )
+    roles = infer_roles(table)
+    assert [roles[c].role for c in table.columns] == ["id", "numeric", "id", "categorical"]
+    assert "row number" in roles["x1"].reason
+
+
+def test_grouping_names_stay_categorical_in_a_tiny_table() -> None:
+    table = pd.DataFrame({"rfm_group": pd.Series(["Champions", "Loyal", "Lost"], dtype="str")})
+    role = infer_roles(table)["rfm_group"]
+    assert role.role == "categorical", role.reason
+    unnamed = infer_roles(table.rename(columns={"rfm_group": "x"}))["x"]
+    assert unnamed.role == "id"  # without the name, three distinct single words look like codes

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from segmentation.act.tables import write_run
+from segmentation.act.bundle import write_run
 from segmentation.cli.main import main
 from segmentation.config import BlendConfig, ClusterConfig, ReduceConfig, RunConfig, TextConfig
 from segmentation.errors import ConfigError, WorkspaceError
@@ -145,6 +145,42 @@ def test_a_run_on_a_changed_table_keeps_its_own_table(tmp_path, demo):
     assert len(own_tables) == 1  # the unchanged run keeps only row positions into the dataset
 
 
+def _set_stored_modules(value, module_of):
+    """Write ``module_of[class name]`` as the "module" of every stored dataclass, as earlier versions did."""
+    if isinstance(value, dict):
+        if "__dataclass__" in value:
+            value["module"] = module_of(value["__dataclass__"])
+        for item in value.values():
+            _set_stored_modules(item, module_of)
+    elif isinstance(value, list):
+        for item in value:
+            _set_stored_modules(item, module_of)
+
+
+def test_a_run_saved_before_the_library_moved_still_loads(tmp_path, demo):
+    """Runs saved before the move named each result class's module (profiles, rules and conditions in
+    "segmentation.profiling"); the class name alone picks the type, so moving a class breaks no workspace."""
+    project, _dataset_id, run_id = project_with_run(tmp_path, demo)
+    [folder] = (project.folder / "runs").iterdir()
+    path = folder / "profiles.json"
+    stored = json.loads(path.read_text(encoding="utf-8"))
+    names = set()
+    _set_stored_modules(stored, lambda name: names.add(name) or "segmentation.profiling")
+    assert names == {"SegmentProfile", "Rule", "Condition"}  # every stored class is exercised
+    path.write_text(json.dumps(stored), encoding="utf-8")
+
+    loaded = project.load_run(run_id)
+    assert_same_result(demo[1], loaded)
+    assert [p.rules for p in loaded.profiles] == [p.rules for p in demo[1].profiles]
+    assert any(p.rules for p in loaded.profiles)
+
+    # a class name this version does not know is refused, whatever module it claims
+    text = path.read_text(encoding="utf-8").replace('"__dataclass__": "Rule"', '"__dataclass__": "Popen"', 1)
+    path.write_text(text.replace('"segmentation.profiling"', '"subprocess"'), encoding="utf-8")
+    with pytest.raises(WorkspaceError, match=r"profiles of run 1 .* damaged or from another version .*'Popen'"):
+        project.load_run(run_id)
+
+
 # ------------------------------------------------------------------------------------------------ projects
 def test_project_names_are_checked_and_unique_regardless_of_case(tmp_path):
     workspace = Workspace(tmp_path)
@@ -252,7 +288,8 @@ def test_two_threads_and_two_processes_write_to_one_project_without_losing_anyth
 KILLED_SAVE = """
 import sys, time
 from pathlib import Path
-from segmentation.store import workspace
+from segmentation.store.project import Project
+from segmentation.store.workspace import Workspace
 
 root, marker, where = sys.argv[1:4]
 
@@ -261,10 +298,10 @@ def stall(*args, **kwargs):
     time.sleep(300)
 
 if where == "before-commit":
-    workspace.Project._commit_run = stall
+    Project._commit_run = stall
 else:  # inside the write transaction, after the run row is inserted and before COMMIT
-    workspace.Project._touch = stall
-project = workspace.Workspace(root).open_project("Acme")
+    Project._touch = stall
+project = Workspace(root).open_project("Acme")
 project.save_run(1, project.load_run(1), names={0: "never saved"})
 """
 
@@ -413,7 +450,11 @@ def test_the_embedding_cache_size_is_reported_and_can_be_cleared(tmp_path):
     assert cache.get_many("tfidf", ["text 1"]) == {} and workspace.cache_size_bytes() < size
 
 
-@pytest.mark.parametrize("module", ["store/workspace.py", "cli/workspace.py"])
+STORE_MODULES = sorted(p.relative_to(ROOT / "segmentation").as_posix()
+                       for p in (ROOT / "segmentation" / "store").glob("*.py"))
+
+
+@pytest.mark.parametrize("module", [*STORE_MODULES, "cli/workspace.py"])
 def test_nothing_in_the_workspace_is_read_with_pickle(module):
     source = (ROOT / "segmentation" / module).read_text()
     tree = ast.parse(source)
@@ -427,5 +468,5 @@ def test_nothing_in_the_workspace_is_read_with_pickle(module):
                 and node.func.attr == "load" and isinstance(node.func.value, ast.Name) and node.func.value.id == "np"]
     assert all(any(k.arg == "allow_pickle" and isinstance(k.value, ast.Constant) and k.value.value is False
                    for k in call.keywords) for call in np_loads)
-    if module == "store/workspace.py":
+    if module == "store/files.py":
         assert np_loads  # arrays are read, and only this way

@@ -1,4 +1,4 @@
-"""Figure builders: bounded, per-segment sampled maps; selections decode to rows; one palette everywhere."""
+"""The customer map: bounded, per-segment sampled; selections and searches decode to rows."""
 
 from __future__ import annotations
 
@@ -9,7 +9,8 @@ import pytest
 
 from segmentation.config import RunConfig
 from segmentation.pipeline import SegmentationResult
-from segmentation.plots import charts as plots
+from segmentation.plots import map as plots
+from segmentation.plots.theme import HIGHLIGHT_COLOUR, SEGMENT_PALETTE, UNASSIGNED_COLOUR
 
 
 def make_result(labels: list[int] | np.ndarray, texts: list[str] | None = None, seed: int = 7) -> SegmentationResult:
@@ -34,33 +35,6 @@ def make_result(labels: list[int] | np.ndarray, texts: list[str] | None = None, 
 
 def rows_in(fig: go.Figure) -> np.ndarray:
     return np.concatenate([np.asarray(t.customdata)[:, 0].astype(int) for t in fig.data if len(t.x)])
-
-
-# --------------------------------------------------------------------------- palette
-def test_palette_cycles_and_noise_is_grey() -> None:
-    assert plots.segment_colour(0) == "#4C78A8"
-    assert plots.segment_colour(3) == "#E45756"
-    assert plots.segment_colour(10) == plots.segment_colour(0)
-    assert plots.segment_colour(-1) == "#C9CED6"
-
-
-def test_map_and_size_chart_use_the_same_colour_per_segment() -> None:
-    result = make_result([0] * 50 + [1] * 30 + [2] * 15 + [-1] * 5)
-    names = {1: "Bargain hunters"}
-    map_colours = {t.name.split(" · ")[0]: t.marker.color for t in plots.map_figure(result, names=names).data}
-    bar = plots.size_figure(result, names).data[0]
-    bar_colours = dict(zip(bar.y, bar.marker.color))
-    assert map_colours == bar_colours
-    assert bar_colours == {"Segment 1": "#4C78A8", "Bargain hunters": "#F58518", "Segment 3": "#54A24B",
-                           "Unassigned": "#C9CED6"}
-
-
-def test_size_figure_lists_largest_first_and_unassigned_last() -> None:
-    result = make_result([2] * 5 + [0] * 40 + [-1] * 30 + [1] * 25)
-    bar = plots.size_figure(result).data[0]
-    assert list(bar.y) == ["Segment 1", "Segment 2", "Segment 3", "Unassigned"]
-    assert list(bar.x) == [40, 25, 5, 30]
-    assert bar.text[0] == "40 · 40.0%"
 
 
 # --------------------------------------------------------------------------- map
@@ -136,14 +110,14 @@ def test_numeric_colour_by_puts_missing_values_in_their_own_grey_trace() -> None
     table = result.table.assign(spend=[1.0, np.nan, 3.0, 4.0])
     fig = plots.map_figure(SegmentationResult(**{**result.__dict__, "table": table}), color_by="spend")
     assert [t.name for t in fig.data] == [plots.MISSING_VALUE, "spend"]
-    assert fig.data[0].marker.color == plots.UNASSIGNED_COLOUR and len(fig.data[1].x) == 3
+    assert fig.data[0].marker.color == UNASSIGNED_COLOUR and len(fig.data[1].x) == 3
 
 
 def test_categorical_colour_by_uses_a_palette_distinct_from_segments() -> None:
     result = make_result([0] * 6)
     fig = plots.map_figure(result, color_by="channel")
     assert {t.name for t in fig.data} == {"app", "web"}
-    assert not {t.marker.color for t in fig.data} & set(plots.SEGMENT_PALETTE)
+    assert not {t.marker.color for t in fig.data} & set(SEGMENT_PALETTE)
 
 
 def test_unknown_colour_by_is_refused() -> None:
@@ -190,7 +164,7 @@ def test_highlighted_customers_are_ringed_on_top_even_when_not_sampled() -> None
     fig = plots.map_figure(result, max_points=500, highlight=[unsampled, 3], highlight_label="Found")
     ring = fig.data[-1]
     assert ring.name == "Found · 2" and ring.marker.symbol == "circle-open"
-    assert ring.marker.color == plots.HIGHLIGHT_COLOUR and ring.legendrank == 0
+    assert ring.marker.color == HIGHLIGHT_COLOUR and ring.legendrank == 0
     assert sorted(np.asarray(ring.customdata)[:, 0].astype(int).tolist()) == sorted([unsampled, 3])
     assert unsampled in rows_in(fig)  # also drawn in its own segment's trace, so a lasso around it works
     assert "Showing 501 of 6,000 customers" in fig.layout.title.subtitle.text or \
@@ -215,38 +189,3 @@ def test_find_customers_by_id_then_by_words() -> None:
     rows, how = plots.find_customers(ids, texts, "   ")
     assert rows.tolist() == [] and how == ""
     assert plots.find_customers(ids, texts, "refund")[1] == ""
-
-
-# --------------------------------------------------------------------------- comparing segments
-def test_heatmap_rows_keep_the_given_order_with_coloured_labels_and_exact_values() -> None:
-    frame = pd.DataFrame({"total_spend": [1.234, -0.5, 0.0], "age": [-2.5, 0.2, np.nan]},
-                         index=pd.Index([1, 0, -1], name="segment"))
-    fig = plots.heatmap_figure(frame, names={1: "Big spenders"})
-    heat = fig.data[0]
-    assert list(heat.x) == ["Total spend", "Age"]
-    assert heat.y[0] == f'<span style="color:{plots.segment_colour(1)};font-size:17px">●</span> Big spenders'
-    assert heat.y[2].endswith("Unassigned") and plots.UNASSIGNED_COLOUR in heat.y[2]
-    assert heat.text[0].tolist() == ["+1.2", "-2.5"] and heat.text[2][1] == ""  # missing: an empty cell
-    assert (heat.zmin, heat.zmid, heat.zmax) == (-1.5, 0, 1.5)  # colour saturates, the text stays exact
-
-
-def test_heatmap_without_numeric_columns_says_so() -> None:
-    fig = plots.heatmap_figure(pd.DataFrame(index=[0, 1]))
-    assert not fig.data and "no numeric columns" in fig.layout.title.subtitle.text
-
-
-def test_category_share_figure_adds_everyone_for_reference() -> None:
-    shares = pd.DataFrame({"app": [0.75, 0.25], "web": [0.25, 0.75]}, index=pd.Index([0, 1], name="segment"))
-    fig = plots.category_share_figure(shares, "channel", overall=pd.Series({"web": 0.5, "app": 0.5}))
-    heat = fig.data[0]
-    assert list(heat.x) == ["app", "web"] and heat.y[-1] == "<b>Everyone</b>"
-    assert heat.text.tolist() == [["75%", "25%"], ["25%", "75%"], ["50%", "50%"]]
-    # coloured by the difference from everyone: blue where a segment has more of a value, orange less
-    assert np.allclose(heat.z, [[0.25, -0.25], [-0.25, 0.25], [0.0, 0.0]]) and heat.zmid == 0
-    assert fig.layout.title.text == "Segments by channel"
-
-
-def test_category_share_figure_without_everyone_shades_the_shares() -> None:
-    shares = pd.DataFrame({"app": [0.6], "web": [0.4]}, index=pd.Index([0], name="segment"))
-    heat = plots.category_share_figure(shares, "channel").data[0]
-    assert len(heat.y) == 1 and np.allclose(heat.z, [[0.6, 0.4]]) and heat.zmin == 0

@@ -1,12 +1,9 @@
-"""Pure plotly figure builders, plus decoding a chart selection back to customers.
+"""The customer map, and decoding a chart selection or a search back to customers.
 
-Every builder returns a ``plotly.graph_objects.Figure`` and draws nothing. Segments
-get their colour from one palette (``segment_colour``), used by the map, the size
-chart, the Profiles cards and the report, so "Segment 3" is the same red everywhere.
-
-Each map point carries its row position in ``result.table`` as the first item of
-``customdata``: a lasso or box selection sent back by the browser decodes to rows
-with ``selected_rows``, whichever points were sampled or which trace they sit in.
+``map_figure`` draws every customer (or a sample per segment) as WebGL points in the segment colours. Each point
+carries its row position in ``result.table`` as the first item of ``customdata``: a lasso or box selection sent
+back by the browser decodes to rows with ``selected_rows``, whichever points were sampled or which trace they
+sit in. ``find_customers`` turns a search box query into rows the map can highlight.
 """
 
 from __future__ import annotations
@@ -20,41 +17,29 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from segmentation.common import segment_label
+from segmentation.plots.theme import (
+    CATEGORY_PALETTE,
+    FONT,
+    HIGHLIGHT_COLOUR,
+    MUTED,
+    UNASSIGNED_COLOUR,
+    segment_colour,
+    segment_order,
+    wrap,
+)
 
 if TYPE_CHECKING:  # the figures only read a result; importing the pipeline here would load every stage
     from segmentation.pipeline import SegmentationResult
 
-SEGMENT_PALETTE: tuple[str, ...] = ("#4C78A8", "#F58518", "#54A24B", "#E45756", "#72B7B2",
-                                    "#EECA3B", "#B279A2", "#FF9DA6", "#9D755D", "#BAB0AC")
-"""Segment colours in order: segment 0 (the largest) is the first; they cycle after ten."""
-
-UNASSIGNED_COLOUR = "#C9CED6"
-CATEGORY_PALETTE: tuple[str, ...] = ("#1B9E77", "#D95F02", "#7570B3", "#E7298A", "#66A61E",
-                                     "#E6AB02", "#A6761D", "#1F78B4", "#B2DF8A", "#FB9A99")
-"""Colours for other categorical columns: deliberately not the segment colours, to avoid confusion."""
+__all__ = ["SEGMENT", "DEFAULT_MAX_POINTS", "MISSING_VALUE", "OTHER_VALUES", "SNIPPET_CHARS", "map_figure",
+           "sample_rows", "text_snippet", "selected_rows", "selected_customers", "find_customers"]
 
 OTHER_VALUES = "(other values)"
 MISSING_VALUE = "(missing)"
 DEFAULT_MAX_POINTS = 20_000
 SNIPPET_CHARS = 120
-HIGHLIGHT_COLOUR = "#111827"
-"""Outline of highlighted customers (search matches) on the map: near-black, unlike any segment colour."""
 SEGMENT = "segment"
 """The ``color_by`` value that colours the map by segment."""
-
-_FONT = dict(family="Inter, 'Source Sans Pro', sans-serif", color="#1F2937")
-
-
-def segment_colour(segment: int) -> str:
-    """The colour of a segment everywhere in the app; Unassigned (-1) is grey."""
-    return UNASSIGNED_COLOUR if segment < 0 else SEGMENT_PALETTE[int(segment) % len(SEGMENT_PALETTE)]
-
-
-def segment_order(labels: np.ndarray) -> list[int]:
-    """Segments largest first (ties by id), Unassigned last."""
-    ids, counts = np.unique(np.asarray(labels, dtype=int), return_counts=True)
-    size = dict(zip(ids.tolist(), counts.tolist()))
-    return sorted(size, key=lambda s: (s < 0, -size[s], s))
 
 
 def text_snippet(text: Any, n_chars: int = SNIPPET_CHARS) -> str:
@@ -125,7 +110,7 @@ def _hover_frame(result: SegmentationResult, rows: np.ndarray, names: Mapping[in
     texts = np.asarray(result.texts, dtype=object)[rows] if len(result.texts) else np.array([""] * len(rows))
     snippets = np.array([text_snippet(t) for t in texts], dtype=object)
     if any(snippets):
-        columns.append(np.array([_wrap(s) for s in snippets], dtype=object))
+        columns.append(np.array([wrap(s) for s in snippets], dtype=object))
         lines.append(f"<i>%{{customdata[{len(columns) - 1}]}}</i>")
     return np.column_stack(columns), "<br>".join(lines) + "<extra></extra>"
 
@@ -140,28 +125,14 @@ def _display_values(values: pd.Series) -> np.ndarray:
     return np.array(["–" if pd.isna(v) else str(v) for v in values], dtype=object)
 
 
-def _wrap(text: str, width: int = 60) -> str:
-    """Break a snippet into hover-friendly lines."""
-    words, lines, line = text.split(), [], ""
-    for word in words:
-        if line and len(line) + len(word) + 1 > width:
-            lines.append(line)
-            line = word
-        else:
-            line = f"{line} {word}".strip()
-    if line:
-        lines.append(line)
-    return "<br>".join(lines)
-
-
 def _base_layout(fig: go.Figure, title: str, subtitle: str) -> go.Figure:
     fig.update_layout(
-        title=dict(text=title, subtitle=dict(text=subtitle, font=dict(size=13, color="#6B7280")),
+        title=dict(text=title, subtitle=dict(text=subtitle, font=dict(size=13, color=MUTED)),
                    x=0, xanchor="left", font=dict(size=17)),
-        font=_FONT, plot_bgcolor="#FBFCFE", paper_bgcolor="white", height=620,
+        font=FONT, plot_bgcolor="#FBFCFE", paper_bgcolor="white", height=620,
         margin=dict(l=10, r=10, t=70, b=10), dragmode="lasso", hovermode="closest",
         legend=dict(itemsizing="constant", title=None, bgcolor="rgba(255,255,255,0.8)"),
-        hoverlabel=dict(bgcolor="white", font=dict(size=12, family=_FONT["family"]), align="left"),
+        hoverlabel=dict(bgcolor="white", font=dict(size=12, family=FONT["family"]), align="left"),
         uirevision="map",  # keeps zoom and the legend's hidden segments when the page reruns
     )
     fig.update_xaxes(visible=False, showgrid=False, zeroline=False)
@@ -291,28 +262,6 @@ def selected_customers(result: SegmentationResult, rows: np.ndarray, names: Mapp
     return out
 
 
-def size_figure(result: SegmentationResult, names: Mapping[int, str] | None = None) -> go.Figure:
-    """Horizontal bars of segment sizes, largest at the top, Unassigned last, in the segment colours."""
-    labels = np.asarray(result.labels, dtype=int)
-    n = max(len(labels), 1)
-    order = segment_order(labels)
-    sizes = [int((labels == s).sum()) for s in order]
-    fig = go.Figure(go.Bar(
-        x=sizes, y=[segment_label(s, names) for s in order], orientation="h",
-        marker=dict(color=[segment_colour(s) for s in order], line=dict(width=0)),
-        text=[f"{size:,} · {size / n:.1%}" for size in sizes], textposition="outside", cliponaxis=False,
-        hovertemplate="%{y}: %{x:,} customers<extra></extra>",
-    ))
-    fig.update_layout(
-        font=_FONT, plot_bgcolor="white", paper_bgcolor="white", showlegend=False, bargap=0.35,
-        height=max(180, 46 * len(order) + 60), margin=dict(l=10, r=40, t=10, b=30),
-    )
-    fig.update_yaxes(autorange="reversed", title=None, automargin=True)
-    fig.update_xaxes(title="Customers", showgrid=True, gridcolor="#EEF0F4", zeroline=False,
-                     range=[0, max(sizes or [1]) * 1.22])
-    return fig
-
-
 # --------------------------------------------------------------------------- finding customers
 def find_customers(row_ids: Sequence[Any] | np.ndarray, texts: Sequence[Any] | np.ndarray, query: str
                    ) -> tuple[np.ndarray, str]:
@@ -339,101 +288,3 @@ def find_customers(row_ids: Sequence[Any] | np.ndarray, texts: Sequence[Any] | n
                                                                                           na_value=False)
     rows = np.flatnonzero(hit) if len(text) else np.array([], dtype=int)
     return rows, ("text" if len(rows) else "")
-
-
-# --------------------------------------------------------------------------- comparing segments
-DIVERGING_SCALE = [[0.0, "#C2571A"], [0.25, "#F0B48A"], [0.5, "#F7F7F7"], [0.75, "#9CB9DA"], [1.0, "#2F5F98"]]
-"""Below average (orange) to above average (blue): the arrows of the profile cards use the same two hues."""
-
-
-def segment_tick(segment: int, names: Mapping[int, str] | None = None) -> str:
-    """An axis label for a segment: a dot in its colour, then its name (plotly understands the span)."""
-    return f'<span style="color:{segment_colour(segment)};font-size:17px">●</span> {segment_label(segment, names)}'
-
-
-def _pretty_column(column: Any) -> str:
-    text = str(column).replace("_", " ").strip()
-    return text[:1].upper() + text[1:]
-
-
-def _grid_layout(fig: go.Figure, title: str, subtitle: str, n_rows: int) -> go.Figure:
-    # the column names sit on top like a table's header, between the subtitle and the first row
-    fig.update_layout(
-        title=dict(text=title, subtitle=dict(text=subtitle, font=dict(size=13, color="#6B7280")), x=0,
-                   xanchor="left", yref="container", y=1, yanchor="top", pad=dict(t=12), font=dict(size=17)),
-        font=_FONT, plot_bgcolor="white", paper_bgcolor="white", height=max(260, 46 * n_rows + 190),
-        margin=dict(l=10, r=10, t=120, b=10), hoverlabel=dict(bgcolor="white", align="left"),
-    )
-    fig.update_yaxes(autorange="reversed", automargin=True, showgrid=False, ticks="", ticklabelstandoff=8,
-                     tickfont=dict(size=13, color="#1F2937"))
-    fig.update_xaxes(side="top", automargin=True, showgrid=False, ticks="", tickangle=0,
-                     tickfont=dict(size=12, color="#1F2937"))
-    return fig
-
-
-def _header(label: Any, width: int = 12) -> str:
-    """A column header broken into short lines, so headers stay level instead of being tilted."""
-    return _wrap(str(label), width)
-
-
-def heatmap_figure(frame: pd.DataFrame, names: Mapping[int, str] | None = None, limit: float = 1.5) -> go.Figure:
-    """Segments (rows) by numeric columns: how far each segment's average sits from everyone's, in standard
-    deviations (``profiling.heatmap_frame``).
-
-    Rows keep the frame's order (pass it largest segment first) and are labelled in the segment colours.
-    Cells above average are blue, below orange; the colour saturates at ±``limit`` standard deviations
-    (1 to 2 keeps ordinary differences visible) while the cell text shows the exact value.
-    """
-    if frame is None or frame.empty or not len(frame.columns):
-        return _grid_layout(go.Figure(), "Segments compared", "There are no numeric columns to compare.", 1)
-    z = frame.to_numpy(dtype=float)
-    segments = [int(s) for s in frame.index]
-    text = np.where(np.isfinite(z), np.char.mod("%+.1f", np.nan_to_num(z)), "")
-    fig = go.Figure(go.Heatmap(
-        z=z, x=[_header(_pretty_column(c)) for c in frame.columns], y=[segment_tick(s, names) for s in segments],
-        text=text, texttemplate="%{text}", textfont=dict(size=12), colorscale=DIVERGING_SCALE, zmin=-limit,
-        zmax=limit, zmid=0, xgap=2, ygap=2, hoverongaps=False,
-        colorbar=dict(thickness=12, len=0.9, tickvals=[-limit, 0, limit], outlinewidth=0,
-                      ticktext=[f"{limit:g} sd below", "average", f"{limit:g} sd above"]),
-        hovertemplate="%{y}<br>%{x}: %{z:+.2f} standard deviations from the average<extra></extra>",
-    ))
-    return _grid_layout(fig, "How the segments differ", "Each cell: the segment's average against everyone's, in "
-                        "standard deviations. Blue is above average, orange below; ±0.5 is a clear difference.",
-                        len(segments))
-
-
-def category_share_figure(frame: pd.DataFrame, column: str, names: Mapping[int, str] | None = None,
-                          overall: pd.Series | None = None, limit: float = 0.15) -> go.Figure:
-    """Segments (rows) by the values of one category column: the share of each segment with each value
-    (``profiling.category_crosstab``; rows add up to 100%).
-
-    With ``overall`` (the same shares for all customers) an "Everyone" row is added at the bottom and each
-    cell is coloured by how far the segment's share sits from everyone's: blue where the segment has more of
-    the value, orange where it has less, saturating at ±``limit`` (0.15 = 15 percentage points). Without it
-    cells are shaded by the share itself. Row labels are in the segment colours.
-    """
-    if frame is None or frame.empty:
-        return _grid_layout(go.Figure(), f"Segments by {_pretty_column(column).lower()}", "Nothing to show.", 1)
-    segments = [int(s) for s in frame.index]
-    shares = frame.to_numpy(dtype=float)
-    labels = [segment_tick(s, names) for s in segments]
-    what = _pretty_column(column).lower()
-    if overall is not None:
-        everyone = overall.reindex(frame.columns).fillna(0.0).to_numpy(dtype=float)
-        shares = np.vstack([shares, everyone])
-        labels.append("<b>Everyone</b>")
-        colour = shares - everyone
-        heat: dict[str, Any] = dict(z=colour, colorscale=DIVERGING_SCALE, zmin=-limit, zmax=limit, zmid=0,
-                                    customdata=np.dstack([shares, np.broadcast_to(everyone, shares.shape)]),
-                                    hovertemplate=f"%{{y}}<br>{what} = %{{x}}: %{{customdata[0]:.1%}} "
-                                                  "(everyone: %{customdata[1]:.1%})<extra></extra>")
-        subtitle = ("Share of each segment with each value; each row adds up to 100%. Blue: more common than "
-                    "among everyone, orange: less.")
-    else:
-        heat = dict(z=shares, colorscale="Blues", zmin=0, zmax=max(float(np.nanmax(shares)), 0.05),
-                    hovertemplate=f"%{{y}}<br>{what} = %{{x}}: %{{z:.1%}}<extra></extra>")
-        subtitle = "Share of each segment with each value; each row adds up to 100%."
-    fig = go.Figure(go.Heatmap(x=[_header(c) for c in frame.columns], y=labels, texttemplate="%{text}",
-                               text=np.char.mod("%.0f%%", 100 * shares), textfont=dict(size=12), xgap=2, ygap=2,
-                               showscale=False, **heat))
-    return _grid_layout(fig, f"Segments by {what}", subtitle, len(labels))

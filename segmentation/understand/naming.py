@@ -1,0 +1,212 @@
+"""Words for a segment: a provisional name, a two-sentence description and a suggested marketing action.
+
+All three rest only on notable traits (significant after correction and large enough to matter, see
+:func:`segmentation.understand.contrast.notable_numeric`), on the segment's share of value and on its
+complaints, so that noise is never named. The analyst is expected to edit the names.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from segmentation.common import NOISE_NAME, segment_label
+from segmentation.understand.columns import column_kind
+from segmentation.understand.contrast import notable_categories, notable_numeric
+from segmentation.understand.phrases import Complaint
+from segmentation.understand.profile import SegmentProfile
+from segmentation.understand.wording import capitalise, format_number, join_words, percent, pretty_column
+
+ACTIONS: tuple[str, ...] = ("Retain and reward", "Win back", "Onboard", "Fix the complaint first", "Upsell",
+                            "Nurture")
+"""The marketing actions a profile can suggest."""
+
+_YES = {"yes", "y", "true", "1"}
+_NO = {"no", "n", "false", "0"}
+
+
+def _category_phrase(column: str, value: str) -> str:
+    low = str(value).strip().lower()
+    if low in _YES or low in _NO:
+        return f"{pretty_column(column)}: {value}"
+    return f"{value} {pretty_column(column)}"
+
+
+def _trait_parts(profile: SegmentProfile) -> list[tuple[float, str]]:
+    """(strength, short phrase) for the notable traits, strongest first; d and h share one scale."""
+    parts: list[tuple[float, str]] = []
+    numeric = notable_numeric(profile.numeric)
+    if numeric is not None:
+        for row in numeric.itertuples():
+            kind = column_kind(str(row.feature))
+            if kind == "recency":
+                phrase = "lapsed" if row.effect > 0 else "recently active"
+            elif kind == "frequency":
+                phrase = f"{'many' if row.effect > 0 else 'few'} {pretty_column(row.feature)}"
+            else:
+                phrase = f"{'high' if row.effect > 0 else 'low'} {pretty_column(row.feature)}"
+            parts.append((abs(float(row.effect)), phrase))
+    categories = notable_categories(profile.categories)
+    if categories is not None:
+        seen: set[str] = set()
+        for row in categories.itertuples():
+            if row.column in seen:
+                continue
+            seen.add(row.column)
+            strength = float(row.effect) if "effect" in categories else float(row.lift) - 1
+            parts.append((strength, _category_phrase(str(row.column), str(row.value))))
+    return sorted(parts, key=lambda p: -p[0])
+
+
+def suggest_name(profile: SegmentProfile, parts: int = 2) -> str:
+    """A short provisional name from the strongest significant traits and themes; the analyst is expected to edit it.
+
+    ``parts`` is how many traits the name joins ("Lapsed, low total spend").
+    """
+    if profile.is_noise:
+        return NOISE_NAME
+    prefix = "Unhappy" if profile.action == "Fix the complaint first" else ""
+    phrases = [p for _, p in _trait_parts(profile)[:max(parts - bool(prefix), 1)]]
+    if prefix and phrases:
+        return capitalise(f"{prefix}, {', '.join(phrases)}")
+    if prefix:
+        talk = f" about {profile.keywords[0]}" if profile.keywords else ""
+        return f"Unhappy{talk}"
+    if phrases:
+        return capitalise(", ".join(phrases))
+    if profile.keywords:
+        return f"Talks about {profile.keywords[0]}"
+    return segment_label(profile.segment)
+
+
+def _numeric_phrase(row: Any, share_column: bool) -> str:
+    def fmt(v: float) -> str:
+        return format_number(v, percent=share_column)
+
+    use_median = np.isfinite(row.rest_median) and row.segment_median != row.rest_median
+    inside, outside = (row.segment_median, row.rest_median) if use_median else (row.segment_mean, row.rest_mean)
+    stat = "median" if use_median else "average"
+    column = pretty_column(row.feature)
+    if column_kind(str(row.feature)) == "recency":
+        head = "a longer time since their last activity" if row.effect > 0 else "more recent activity"
+        return f"{head} ({stat} {fmt(inside)} vs {fmt(outside)} {column})"
+    if column_kind(str(row.feature)) == "frequency":
+        return f"{'more' if row.effect > 0 else 'fewer'} {column} ({stat} {fmt(inside)} vs {fmt(outside)})"
+    return f"{'higher' if row.effect > 0 else 'lower'} {column} ({stat} {fmt(inside)} vs {fmt(outside)})"
+
+
+def _describe(profile: SegmentProfile, share_columns: set[str], complaint: Complaint | None) -> str:
+    """Two sentences: who they are (size, value, strongest traits), then what they say or what else marks them."""
+    if profile.is_noise:
+        return (f"{profile.size:,} customers ({percent(profile.share)}) fit no segment closely. They stay in every "
+                f"export as “{NOISE_NAME}”; review them or assign them to the nearest segment.")
+    phrases: list[tuple[float, str]] = []
+    numeric = notable_numeric(profile.numeric)
+    for row in numeric.itertuples():
+        phrases.append((abs(float(row.effect)), _numeric_phrase(row, row.feature in share_columns)))
+    categories = notable_categories(profile.categories)
+    seen: set[str] = set()
+    for row in categories.itertuples():
+        if row.column in seen:
+            continue
+        seen.add(row.column)
+        phrases.append((float(row.effect), f"{pretty_column(row.column)}: {row.value} for "
+                                           f"{percent(row.segment_share)} (vs {percent(row.rest_share)})"))
+    phrases = [p for _, p in sorted(phrases, key=lambda p: -p[0])]
+    who = f"{profile.size:,} customers ({percent(profile.share)} of all"
+    if profile.value_share is not None and profile.value_column:
+        who += f", {percent(profile.value_share)} of {pretty_column(profile.value_column)}"
+    who += ")"
+    first = f"{who} with {join_words(phrases[:3])}." if phrases else \
+        f"{who} who differ little from the other customers on the columns profiled."
+    if complaint is not None and complaint.flagged:
+        terms = f" ({', '.join(complaint.terms[:3])})" if complaint.terms else ""
+        second = (f"{percent(complaint.share)} of them describe a problem{terms}, against "
+                  f"{percent(complaint.rest_share)} of the others.")
+    elif profile.keywords:
+        second = "They talk about " + join_words([f"“{k}”" for k in profile.keywords[:4]]) + "."
+    elif len(phrases) > 3:
+        second = f"They also show {join_words(phrases[3:5])}."
+    else:
+        second = "Nothing else sets them clearly apart."
+    return f"{capitalise(first)} {second}"
+
+
+def _traits_by_kind(profile: SegmentProfile) -> dict[str, Any]:
+    """The strongest notable numeric trait of each kind (value, recency, frequency, tenure)."""
+    out: dict[str, Any] = {}
+    for row in notable_numeric(profile.numeric).itertuples():
+        kind = "value" if row.feature == profile.value_column else column_kind(str(row.feature))
+        if kind == "value" and row.feature != profile.value_column:
+            continue   # another money column: the value signal is the chosen value column
+        if kind is not None and kind not in out:
+            out[kind] = row
+    return out
+
+
+def _suggest_action(profile: SegmentProfile, complaint: Complaint | None, share_columns: set[str]
+                    ) -> tuple[str, str]:
+    """One of :data:`ACTIONS` with a one-line reason, from complaints, recency, value and engagement."""
+    if profile.is_noise:
+        return "", ""
+    traits = _traits_by_kind(profile)
+    recency, value = traits.get("recency"), traits.get("value")
+    frequency, tenure = traits.get("frequency"), traits.get("tenure")
+    value_index = profile.value_share / profile.share if profile.value_share is not None and profile.share else None
+
+    def said(row: Any) -> str:
+        return _numeric_phrase(row, row.feature in share_columns)
+
+    if complaint is not None and complaint.flagged:
+        terms = f" ({', '.join(complaint.terms[:3])})" if complaint.terms else ""
+        return ("Fix the complaint first",
+                f"{percent(complaint.share)} of their comments describe a problem{terms} against "
+                f"{percent(complaint.rest_share)} of other customers; solve it before selling to them.")
+    if recency is not None and recency.effect >= 0.5:
+        worth = f"; they hold {percent(profile.value_share)} of {pretty_column(profile.value_column)}" \
+            if profile.value_share is not None and profile.value_column else ""
+        return "Win back", f"Gone quiet: {said(recency)}{worth}."
+    high_value = (value_index is not None and value_index >= 1.5) or (value is not None and value.effect >= 0.5)
+    if high_value:
+        why = (f"{percent(profile.value_share)} of {pretty_column(profile.value_column)} from "
+               f"{percent(profile.share)} of customers") if value_index is not None else said(value)
+        active = f", and {said(recency)}" if recency is not None and recency.effect < 0 else ""
+        return "Retain and reward", f"Most valuable customers: {why}{active}."
+    newcomer = (frequency is not None and frequency.effect <= -0.5) or (tenure is not None and tenure.effect <= -0.5)
+    if newcomer:
+        row = tenure if tenure is not None and tenure.effect <= -0.5 else frequency
+        return "Onboard", f"Early in their relationship: {said(row)}; help them to a second and third order."
+    engaged = (recency is not None and recency.effect <= -0.2) or (frequency is not None and frequency.effect >= 0.3)
+    if engaged and (value_index is None or value_index < 1.2):
+        row = frequency if frequency is not None and frequency.effect >= 0.3 else recency
+        worth = f" but only {percent(profile.value_share)} of {pretty_column(profile.value_column)}" \
+            if profile.value_share is not None and profile.value_column else ""
+        return "Upsell", f"Active customers with {said(row)}{worth}: room to grow the basket."
+    return "Nurture", "No strong value, recency or complaint signal: keep them warm with regular, relevant contact."
+
+
+def with_words(profile: SegmentProfile, complaint: Complaint | None, share_columns: set[str]) -> SegmentProfile:
+    """``profile`` with its suggested action (and the reason), name and description filled in.
+
+    ``complaint`` is the segment's complaint signal (None without texts); numbers of ``share_columns`` are
+    written as percentages.
+    """
+    action, reason = _suggest_action(profile, complaint, share_columns)
+    profile = replace(profile, action=action, action_reason=reason)   # the name reads the action ("Unhappy, ...")
+    return replace(profile, name=suggest_name(profile), description=_describe(profile, share_columns, complaint))
+
+
+def distinct_names(profiles: list[SegmentProfile]) -> list[SegmentProfile]:
+    """Two segments never get the same suggested name: add a trait, else the segment's number."""
+    counts = pd.Series([p.name for p in profiles]).value_counts()
+    out = []
+    for p in profiles:
+        if not p.is_noise and counts.get(p.name, 0) > 1:
+            longer = suggest_name(p, parts=3)
+            name = longer if longer != p.name and longer not in counts else f"{p.name} ({segment_label(p.segment)})"
+            p = replace(p, name=name)
+        out.append(p)
+    return out

@@ -1,0 +1,157 @@
+"""The Data page's panels: how the file was read (and reading it again with other options), the column roles,
+data quality, the offer to roll order lines up to customers, and a masked preview."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from segmentation.config import ROLES
+from segmentation.lazy import lazy
+
+from . import cache
+from .format import md, table_columns, user_errors
+from .loading import load_into_session
+from .state import Source, studio
+
+pd = lazy("pandas")
+io = lazy("segmentation.ingest.read")
+privacy = lazy("segmentation.ingest.privacy")
+
+SEVERITY = {"error": (":material/error:", "red"), "warning": (":material/warning:", "orange"),
+            "info": (":material/info:", "blue")}
+
+
+def load_report_panel(dataset: io.Dataset) -> None:
+    report = dataset.report
+    cols = st.columns(4)
+    cols[0].metric("Rows read", f"{report.rows_read:,}", border=True)
+    cols[1].metric("Rows kept", f"{report.rows_kept:,}", border=True)
+    cols[2].metric("Rows rejected", f"{report.rows_rejected:,}", border=True)
+    cols[3].metric("Columns", f"{len(dataset.table.columns):,}", border=True)
+    st.caption(md(report.summary_lines()[0]))
+    for warning in report.warnings:
+        st.warning(md(warning), icon=":material/warning:")
+    if report.renamed_columns or report.unconverted_cells or report.rows_rejected:
+        with st.expander("What the loader changed"):
+            for line in report.summary_lines()[1:]:
+                if line not in report.warnings:
+                    st.markdown(f"- {md(line)}")
+            if report.rows_rejected:
+                st.dataframe(report.rejected.head(200), hide_index=True, width="stretch")
+                st.download_button("Download rejected rows", data=lambda: report.rejected.to_csv(index=False),
+                                   file_name="rejected_rows.csv", mime="text/csv", on_click="ignore",
+                                   icon=":material/download:", key="download_rejected")
+
+
+ENCODINGS = {"auto": "Detect automatically", "utf-8": "UTF-8", "cp1252": "Windows-1252 (Western Europe)",
+             "latin-1": "Latin-1 (ISO-8859-1)", "utf-16": "UTF-16", "cp1250": "Windows-1250 (Central Europe)"}
+DECIMALS = {"auto": "Detect automatically", ".": "Point  1.5", ",": "Comma  1,5"}
+DELIMITERS = {"auto": "Detect automatically", ",": "Comma  ,", ";": "Semicolon  ;", "\t": "Tab", "|": "Pipe  |"}
+
+
+def reading_options_panel(source: Source, dataset: io.Dataset) -> None:
+    """Encoding and delimiter overrides with a live preview of the raw file."""
+    warned = any("encod" in w.lower() or "decod" in w.lower() for w in dataset.report.warnings)
+    options = source.options or io.LoadOptions()
+    with st.expander("Reading options: encoding, separator and decimal mark", expanded=warned,
+                     icon=":material/tune:"):
+        left, middle, right = st.columns(3)
+        encoding = left.selectbox("Text encoding", list(ENCODINGS), format_func=ENCODINGS.get, key="read_encoding",
+                                  index=list(ENCODINGS).index(options.encoding) if options.encoding in ENCODINGS
+                                  else 0, help="Pick the one that makes accented letters look right below.")
+        decimal = right.selectbox("Decimal mark", list(DECIMALS), format_func=DECIMALS.get, key="read_decimal",
+                                  index=list(DECIMALS).index(options.decimal) if options.decimal in DECIMALS else 0)
+        delimiter = middle.selectbox("Column separator", list(DELIMITERS), format_func=DELIMITERS.get,
+                                    key="read_delimiter",
+                                    index=list(DELIMITERS).index(options.delimiter) if options.delimiter in DELIMITERS
+                                    else 0)
+        with user_errors():
+            preview = io.preview_text(source.data, encoding if encoding != "auto" else
+                                      (dataset.report.encoding or "utf-8"), n_lines=12)
+            st.code(preview or "(nothing to preview)", language=None, wrap_lines=False)
+        if st.button("Reload with these options", icon=":material/refresh:", key="reload_with_options"):
+            with user_errors():
+                chosen = io.LoadOptions(encoding=None if encoding == "auto" else encoding,
+                                        delimiter=None if delimiter == "auto" else delimiter,
+                                        decimal=None if decimal == "auto" else decimal)
+                if load_into_session(source.name, source.data, chosen):
+                    st.rerun()
+
+
+def roles_editor(dataset: io.Dataset) -> dict[str, str]:
+    """One table of columns and roles; edits are stored as overrides. Returns the resolved roles."""
+    state = studio()
+    inferred = cache.infer_roles(dataset)
+    overrides = {c: r for c, r in state.role_overrides.items() if c in inferred}
+    frame = pd.DataFrame({
+        "column": list(inferred),
+        "role": [overrides.get(c, r.role) for c, r in inferred.items()],
+        "reason": [r.reason for r in inferred.values()],
+    })
+    edited = st.data_editor(
+        frame, key=f"roles_editor_{dataset.digest[:12]}", hide_index=True, width="stretch", num_rows="fixed",
+        height=min(35 * (len(frame) + 1) + 3, 640),
+        column_config={
+            "column": st.column_config.TextColumn("Column", disabled=True, width="medium"),
+            "role": st.column_config.SelectboxColumn("Role", options=list(ROLES), required=True, width="small",
+                                                     help="How the column is used. 'pii' columns are never used "
+                                                          "as features and are masked; 'ignore' leaves a column "
+                                                          "out; 'label' holds known groups used only to check "
+                                                          "the segments."),
+            "reason": st.column_config.TextColumn("Why", disabled=True, width="large"),
+        },
+    )
+    chosen = dict(zip(edited["column"].astype(str), edited["role"].astype(str)))
+    new_overrides = {c: r for c, r in chosen.items() if r != inferred[c].role}
+    if new_overrides != overrides:
+        state.set_role_overrides(new_overrides)
+    return {c: chosen.get(c, r.role) for c, r in inferred.items()}
+
+
+def quality_panel(dataset: io.Dataset, roles: dict[str, str]) -> None:
+    report = cache.quality_report(dataset, roles)
+    cols = st.columns(3)
+    cols[0].metric("Customers", f"{report.n_rows:,}", border=True)
+    cols[1].metric("Duplicate rows", f"{report.n_duplicate_rows:,}", border=True)
+    cols[2].metric("Repeated customer ids", f"{report.n_duplicate_ids:,}", border=True)
+    issues = sorted(report.issues, key=lambda i: list(SEVERITY).index(i.severity) if i.severity in SEVERITY else 9)
+    if not issues:
+        st.success("No data quality issues found.", icon=":material/check_circle:")
+    else:
+        warnings = sum(i.severity in ("error", "warning") for i in issues)
+        st.markdown(f"**{len(issues)} findings**" + (f" · {warnings} to look at" if warnings else
+                                                       " · for information, cleaning handles them"))
+        # a long list scrolls inside its box instead of pushing the rest of the page down
+        with st.container(height=min(44 * len(issues) + 24, 320), border=True):
+            for issue in issues:
+                icon, colour = SEVERITY.get(issue.severity, SEVERITY["info"])
+                st.markdown(f":{colour}[{icon}] {md(issue.message)}")
+    if report.columns is not None and len(report.columns):
+        with st.expander("Column statistics"):
+            st.dataframe(report.columns, hide_index=True, width="stretch")
+
+
+def transactions_offer(dataset: io.Dataset) -> None:
+    """If the rows look like order lines, offer to roll them up to one row per customer."""
+    layout = cache.detect_transactions(dataset)
+    if layout is None:
+        return
+    with st.container(border=True):
+        st.markdown(f"**These rows look like order lines, not customers.** {md(layout.describe())}")
+        if st.button(f"Roll up {len(dataset.table):,} order lines to one row per customer", type="primary",
+                     icon=":material/merge:", key="rollup"):
+            with user_errors("The order lines could not be rolled up."):
+                rolled, notes = cache.rollup(dataset, layout)
+                source = studio().source
+                studio().set_dataset(rolled, source, notice=f"Rolled up to {len(rolled.table):,} customers. "
+                                     + " ".join(notes))
+                st.rerun()
+
+
+def masked_preview(dataset: io.Dataset, roles: dict[str, str], rows: int = 200) -> None:
+    shown = privacy.mask_frame(dataset.table.head(rows), roles)
+    st.dataframe(shown, hide_index=True, width="stretch", height=min(320, 35 * (len(shown) + 1) + 3),
+                 column_config=table_columns(shown))
+    pii = [c for c, r in roles.items() if r == "pii"]
+    st.caption(f"First {min(rows, len(dataset.table)):,} of {len(dataset.table):,} rows."
+               + (f" Personal data is masked: {', '.join(pii)}." if pii else ""))

@@ -1,0 +1,87 @@
+"""Text and numbers for the screen: data made literal for markdown, numbers, durations, verdict badges, segment
+dots, readable table columns, and library errors shown as messages.
+
+Nothing here decides what a value means: verdicts come from ``segmentation.understand.metrics``.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import streamlit as st
+
+from segmentation.errors import SegmentationError
+from segmentation.lazy import lazy
+
+pd = lazy("pandas")
+metrics = lazy("segmentation.understand.metrics")
+theme = lazy("segmentation.plots.theme")
+
+LEVEL_COLOURS = {"good": "green", "fair": "orange", "poor": "red", "unknown": "gray"}
+"""Streamlit's badge colour for each level of a verdict."""
+
+_MARKDOWN_SPECIALS = re.compile(r"([\\`*_{}\[\]()#+\-.!|$~<>:])")
+
+
+def md(text: Any) -> str:
+    """Text from the data (names, values, reviews, messages quoting them) made literal for st.markdown.
+
+    Without this a review saying "$20 off, now $35" renders as a formula and a
+    column called "*total*" turns bold.
+    """
+    return _MARKDOWN_SPECIALS.sub(r"\\\1", str(text))
+
+
+@contextmanager
+def user_errors(context: str | None = None) -> Iterator[None]:
+    """Show a SegmentationError as a plain message instead of a traceback; anything else is a bug and propagates."""
+    try:
+        yield
+    except SegmentationError as error:
+        st.error(f"{context} {md(error)}" if context else md(error), icon=":material/error:")
+
+
+def fmt_metric(value: Any, digits: int = 2) -> str:
+    """A quality number with ``digits`` decimals and thousands separators; '–' when missing or not finite."""
+    if value is None or (isinstance(value, float) and not math.isfinite(value)):
+        return "–"
+    return f"{value:,.{digits}f}"
+
+
+def fmt_seconds(seconds: float) -> str:
+    """A duration as people say it: 'under a second', '12 s', '3 min'."""
+    if seconds < 1:
+        return "under a second"
+    if seconds < 90:
+        return f"{seconds:.0f} s"
+    return f"{seconds / 60:.0f} min"
+
+
+def verdict_badge(metric: str, value: float | None) -> str:
+    """The verdict on a quality number as a coloured badge for st.markdown, e.g. ':green-badge[Strong]'."""
+    verdict = metrics.verdict(metric, value)
+    return f":{LEVEL_COLOURS[verdict.level]}-badge[{verdict.label}]"
+
+
+def segment_dot(segment: int) -> str:
+    """A small dot in the segment's colour (the map's), as HTML to put before its name."""
+    colour = theme.segment_colour(segment)
+    return (f'<span style="display:inline-block;width:0.8em;height:0.8em;border-radius:50%;'
+            f'background:{colour};margin-right:0.4em;vertical-align:-0.05em"></span>')
+
+
+def table_columns(frame: pd.DataFrame) -> dict[str, Any]:
+    """Column settings that make a customer table readable: dates without a midnight time."""
+    config: dict[str, Any] = {}
+    for column in frame.columns:
+        values = frame[column]
+        if pd.api.types.is_datetime64_any_dtype(values):
+            times = values.dropna()
+            dates_only = times.empty or bool((times == times.dt.normalize()).all())
+            config[column] = st.column_config.DatetimeColumn(format="YYYY-MM-DD" if dates_only else
+                                                             "YYYY-MM-DD HH:mm")
+    return config

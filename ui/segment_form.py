@@ -1,0 +1,133 @@
+"""The Segment page's form: text, reduction and the algorithm's settings; running it (or showing the earlier run
+with the same settings)."""
+
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING, Any
+
+import streamlit as st
+
+from segmentation.config import (
+    DEFAULT_MODEL,
+    TFIDF_MODEL,
+    BlendConfig,
+    ClusterConfig,
+    ReduceConfig,
+    RolesConfig,
+    RunConfig,
+    TextConfig,
+)
+from segmentation.errors import ConfigError
+from segmentation.segment.cluster import CLUSTERERS
+
+from . import cache
+from .format import fmt_seconds, user_errors
+from .progress import run_with_progress
+from .state import Studio
+
+if TYPE_CHECKING:
+    from segmentation.ingest.read import Dataset
+
+MODELS = {"default": f"{DEFAULT_MODEL} (default, offline)", "tfidf": "TF-IDF (fast)", "other": "Other…"}
+REDUCERS = {"umap": "UMAP (best separation)", "pca": "PCA (fast, linear)", "none": "None"}
+MAPS = {"umap": "UMAP", "pca": "PCA (fast)"}
+
+
+def param_input(algorithm: str, param: Any, value: Any) -> float | int:
+    """A number input for one algorithm parameter, built from its ParamSpec (range, default, help)."""
+    key = f"seg_param_{algorithm}_{param.name}"
+    if param.kind == "int":
+        return int(st.number_input(param.label, min_value=int(param.low), max_value=int(param.high),
+                                   value=int(value), step=1, help=param.help, key=key))
+    return float(st.number_input(param.label, min_value=float(param.low), max_value=float(param.high),
+                                 value=float(value), help=param.help, format="%.3g", key=key))
+
+
+def segment_form(dataset: Dataset, state: Studio) -> None:
+    """The form with the last run's settings (the defaults before any run); on submit, run it with progress and
+    make it the current run, or show the earlier run with the same settings."""
+    roles: dict[str, str] = {}
+    with user_errors():
+        roles = cache.resolved_roles(dataset, state.role_overrides)
+    text_columns = [c for c, r in roles.items() if r == "text"]
+    saved = state.run_config or cache.default_config(dataset, state.role_overrides, roles)
+    model_default = {DEFAULT_MODEL: "default", TFIDF_MODEL: "tfidf"}.get(saved.text.model, "other")
+
+    pick, about = st.columns([1, 2], vertical_alignment="bottom")
+    algorithm = pick.selectbox("Segmentation algorithm", list(CLUSTERERS), format_func=lambda n: CLUSTERERS[n].label,
+                               index=list(CLUSTERERS).index(state.form_value("algorithm", saved.cluster.algorithm)),
+                               key="seg_algorithm", help="Changing it shows its own settings in the form below.")
+    state.set_form_value("algorithm", algorithm)
+    spec = CLUSTERERS[algorithm]
+    about.info(spec.description, icon=":material/lightbulb:")
+    current = {**spec.defaults(), **(saved.cluster.as_dict() if saved.cluster.algorithm == algorithm else {}),
+               **state.form_value(f"params_{algorithm}", {})}
+
+    with st.form("segment_form", border=True):
+        text_box, reduce_box, cluster_box = st.columns(3, gap="large")
+        with text_box:
+            st.markdown("**Text**")
+            chosen_text = st.multiselect(
+                "Text columns", text_columns, default=[c for c in saved.text.columns if c in text_columns],
+                key="seg_text_columns", placeholder="No text column" if not text_columns else "Choose text columns",
+                help="Free-text columns (reviews, notes) to embed. Set a column's role to 'text' on the Data page "
+                     "to list it here.")
+            model = st.selectbox("Embedding model", list(MODELS), format_func=MODELS.get, key="seg_model",
+                                 index=list(MODELS).index(state.form_value("model_choice", model_default)))
+            other = st.text_input("Other model (name or local folder)", key="seg_model_other",
+                                  value=state.form_value("model_other", saved.text.model if model_default == "other"
+                                                         else ""),
+                                  help="Used when 'Other…' is selected. Nothing is downloaded: give a local folder "
+                                       "holding a sentence-transformers model.")
+            weight = st.slider("Weight of text vs structure", 0.0, 1.0, float(saved.blend.text_weight), 0.05,
+                               key="seg_text_weight", help="0 compares customers only on their structured columns, "
+                                                           "1 only on what they wrote.")
+        with reduce_box:
+            st.markdown("**Reduction and map**")
+            method = st.selectbox("Reduce before clustering", list(REDUCERS), format_func=REDUCERS.get,
+                                  index=list(REDUCERS).index(saved.reduce.method), key="seg_reduce",
+                                  help="UMAP separates groups best; its first run in a session takes about a minute "
+                                       "to warm up. PCA is instant.")
+            components = st.number_input("Dimensions", 2, 50, int(saved.reduce.n_components), key="seg_components",
+                                         help="Dimensions kept for clustering. 5 to 10 works well.")
+            neighbours = st.number_input("UMAP neighbours", 2, 200, int(saved.reduce.n_neighbors), key="seg_neighbors",
+                                         help="5 to 50 works well: small values keep local detail, large values the "
+                                              "overall shape.")
+            map_method = st.selectbox("Map layout", list(MAPS), format_func=MAPS.get, key="seg_map",
+                                      index=list(MAPS).index(saved.reduce.map_method))
+        with cluster_box:
+            st.markdown(f"**{spec.label}**")
+            params = {p.name: param_input(algorithm, p, current.get(p.name, p.default)) for p in spec.params}
+            seed = st.number_input("Random seed", 0, 2**32 - 1, int(saved.random_state), key="seg_seed",
+                                   help="Same data, settings and seed give the same segments.")
+        submitted = st.form_submit_button("Run segmentation", type="primary", icon=":material/play_arrow:",
+                                          key="seg_run")
+
+    if submitted:
+        state.set_form_value("model_choice", model)
+        state.set_form_value("model_other", other)
+        state.set_form_value(f"params_{algorithm}", params)
+        with user_errors("Check the settings:"):
+            model_name = {"default": DEFAULT_MODEL, "tfidf": TFIDF_MODEL}.get(model) or other.strip()
+            if not model_name:
+                raise ConfigError("Type a model name or a local folder for 'Other…', or choose another model.")
+            config = RunConfig(
+                roles=RolesConfig.from_mapping(state.role_overrides),
+                text=TextConfig(columns=tuple(chosen_text), model=model_name),
+                blend=BlendConfig(text_weight=weight),
+                reduce=ReduceConfig(method=method, n_components=int(components), n_neighbors=int(neighbours),
+                                    map_method=map_method),
+                cluster=ClusterConfig.make(algorithm, **params), random_state=int(seed))
+            state.set_run_config(config)
+            earlier = state.find_run(config)
+            if earlier is not None:
+                state.select_run(earlier.run_id)
+                state.notify(f"These settings were already run: showing {earlier.title}.")
+                st.rerun()
+            started = time.perf_counter()
+            result = run_with_progress(dataset, config)
+            if result is not None:
+                run = state.add_run(config, result, time.perf_counter() - started)
+                state.notify(f"{run.title}: {result.metrics['n_segments']} segments in {fmt_seconds(run.seconds)}.")
+                st.rerun()
