@@ -18,15 +18,21 @@ disk cache):
 Unassigned customers (HDBSCAN's -1) count as a group of their own, which is
 what a BERTopic user sees as topic -1.
 
+It also checks the words of the automatic mode's segments (``understand.keyphrases`` and ``persona``):
+the share of segments with a generic name ("Segment 3"; target 0), the share whose name contains one of
+the segment's own key phrases, and the names themselves; ``--names-only`` skips the three baselines for a
+quick run (a few minutes with ``--max-rows 1000``).
+
 Usage::
 
-    .venv/bin/python bench/quality.py [--max-rows 3000] [--sets banking77,bbc_news] [--seed 42]
+    .venv/bin/python bench/quality.py [--max-rows 3000] [--sets banking77,bbc_news] [--seed 42] [--names-only]
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import re
 import sys
 import time
 import warnings
@@ -62,6 +68,8 @@ class LabelledSet:
     path: str
     text_columns: tuple[str, ...]
     label: str
+    sep: str = ","
+    numeric: tuple[str, ...] = ()
 
 
 SETS = (
@@ -69,14 +77,19 @@ SETS = (
     LabelledSet("ag_news", "ag_news/ag_news_test_labeled.csv", ("title", "description"), "label_name"),
     LabelledSet("bbc_news", "bbc_news/bbc_news.csv", ("text",), "category"),
     LabelledSet("womens_clothing_reviews", "womens_clothing_reviews/Womens Clothing E-Commerce Reviews.csv",
-                ("Review Text",), "Department Name"),
+                ("Review Text",), "Department Name", numeric=("Rating",)),
+    LabelledSet("amazon_alexa", "amazon_alexa_reviews/amazon_alexa.tsv", ("verified_reviews",), "feedback", sep="\t",
+                numeric=("rating",)),
 )
+GENERIC_NAME = re.compile(r"^Segment \d+$")
 
 
 def load(spec: LabelledSet, data: Path, max_rows: int, seed: int) -> tuple[pd.DataFrame, int]:
     """The set's text and label columns, rows without text or label dropped, then a seeded sample."""
-    frame = pd.read_csv(data / spec.path, dtype=str, keep_default_na=True)
-    frame = frame[list(spec.text_columns) + [spec.label]]
+    frame = pd.read_csv(data / spec.path, dtype=str, keep_default_na=True, sep=spec.sep, encoding="utf-8-sig")
+    frame = frame[list(spec.text_columns) + [spec.label] + list(spec.numeric)]
+    for column in spec.numeric:
+        frame[column] = pd.to_numeric(frame[column], errors="coerce")
     has_text = frame[list(spec.text_columns)].fillna("").apply(lambda c: c.str.strip()).ne("").any(axis=1)
     frame = frame[has_text & frame[spec.label].notna()]
     available = len(frame)
@@ -117,8 +130,18 @@ def row(method: str, labels: np.ndarray, truth: np.ndarray, seconds: float) -> d
 FINE_RULES = {"min_share": 0.005, "max_k": 40}
 
 
-def bench_set(spec: LabelledSet, data: Path, max_rows: int, seed: int, resamples: int, fine: bool
-              ) -> pd.DataFrame:
+def name_figures(result) -> dict[str, object]:
+    """Generic names (share), names holding one of their segment's key phrases (share), the names themselves."""
+    named = [p for p in result.profiles if not p.is_noise]
+    generic = [p for p in named if GENERIC_NAME.match(p.name)]
+    phrased = [p for p in named if any(k.lower() in p.name.lower() for k in p.key_phrases)]
+    return {"generic_names": len(generic) / max(len(named), 1), "names_with_phrase": len(phrased) / max(len(named), 1),
+            "distinct": len({p.name for p in named}) == len(named), "names": [p.name for p in named],
+            "portraits": [p.portrait for p in named]}
+
+
+def bench_set(spec: LabelledSet, data: Path, max_rows: int, seed: int, resamples: int, fine: bool,
+              names_only: bool = False) -> pd.DataFrame:
     from segmentation.choose.search import auto_segment
     from segmentation.pipeline import run
 
@@ -127,7 +150,7 @@ def bench_set(spec: LabelledSet, data: Path, max_rows: int, seed: int, resamples
     sampled = f"a seeded sample of {len(table):,} of {available:,} rows" if available > len(table) else \
         f"all {len(table):,} rows"
     print(f"\n== {spec.name}: {sampled}, {truth_k} known groups in {spec.label!r}", flush=True)
-    roles = [(c, "text") for c in spec.text_columns] + [(spec.label, "label")]
+    roles = [(c, "text") for c in spec.text_columns] + [(spec.label, "label")] + [(c, "numeric") for c in spec.numeric]
     base = RunConfig(roles=RolesConfig(tuple(roles)), clean=CleanConfig(drop_duplicates=False),
                      text=TextConfig(columns=spec.text_columns, model=DEFAULT_MODEL), blend=BlendConfig(1.0),
                      reduce=ReduceConfig(method="umap", n_components=5, n_neighbors=15, map_method="pca"),
@@ -143,6 +166,18 @@ def bench_set(spec: LabelledSet, data: Path, max_rows: int, seed: int, resamples
     result, board = auto_segment(table, base, stability_resamples=resamples)
     auto_seconds = time.perf_counter() - start
     print(f"   auto: {board.reason}", flush=True)
+    words = name_figures(result)
+    print(f"   names: {words['generic_names']:.0%} generic, {words['names_with_phrase']:.0%} hold a key phrase of "
+          f"their segment, {'all distinct' if words['distinct'] else 'SOME REPEATED'}", flush=True)
+    for name, portrait in zip(words["names"], words["portraits"]):
+        print(f"     - {name}: {portrait}", flush=True)
+    if names_only:
+        out = pd.DataFrame([row("auto", result.labels, truth, auto_seconds)])
+        out.insert(0, "set", spec.name)
+        out["rows"] = len(truth)
+        out["auto_choice"] = board.recommended_row["label"] if board.recommended is not None else "none"
+        out["generic_names"], out["names_with_phrase"] = words["generic_names"], words["names_with_phrase"]
+        return out
 
     extra = []
     if fine:
@@ -168,6 +203,8 @@ def bench_set(spec: LabelledSet, data: Path, max_rows: int, seed: int, resamples
     out.insert(0, "set", spec.name)
     out["rows"] = len(truth)
     out["auto_choice"] = board.recommended_row["label"] if board.recommended is not None else "none"
+    out["generic_names"] = [words["generic_names"]] + [np.nan] * (len(out) - 1)
+    out["names_with_phrase"] = [words["names_with_phrase"]] + [np.nan] * (len(out) - 1)
     return out
 
 
@@ -181,6 +218,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--fine-sets", default="banking77",
                         help="sets also run with fine-grained rules (segments down to 0.5%%, up to 40)")
     parser.add_argument("--csv", type=Path, help="also write the table to this CSV file (e.g. bench/out/q.csv)")
+    parser.add_argument("--names-only", action="store_true",
+                        help="only the automatic mode and its names (skip the BERTopic-style and k-means baselines)")
     args = parser.parse_args(argv)
     chosen = [s for s in SETS if s.name in args.sets.split(",")]
     if not chosen:
@@ -189,15 +228,20 @@ def main(argv: list[str] | None = None) -> int:
           f"{args.seed}); MiniLM embeddings; unassigned customers count as one group.")
     started = time.perf_counter()
     fine = set(args.fine_sets.split(","))
-    results = pd.concat([bench_set(s, args.data, args.max_rows, args.seed, args.resamples, s.name in fine)
+    results = pd.concat([bench_set(s, args.data, args.max_rows, args.seed, args.resamples,
+                                   s.name in fine and not args.names_only, args.names_only)
                          for s in chosen], ignore_index=True)
+    def share(value: float) -> str:
+        return "" if pd.isna(value) else f"{value:.0%}"
+
     print("\n" + results.drop(columns=["auto_choice"]).to_string(
-        index=False, formatters={"unassigned": "{:.0%}".format, "ari": "{:.3f}".format, "nmi": "{:.3f}".format,
-                                 "v_measure": "{:.3f}".format, "seconds": "{:.1f}".format}))
+        index=False, na_rep="", formatters={"unassigned": share, "ari": "{:.3f}".format, "nmi": "{:.3f}".format,
+                                            "v_measure": "{:.3f}".format, "seconds": "{:.1f}".format,
+                                            "generic_names": share, "names_with_phrase": share}))
     print("\nAutomatic choices: " + "; ".join(f"{r.set}: {r.auto_choice}" for r in
                                                 results[results["method"] == "auto"].itertuples()))
     verdicts = []
-    for name, group in results.groupby("set", sort=False):
+    for name, group in results.groupby("set", sort=False) if not args.names_only else ():
         auto = group[group["method"] == "auto"].iloc[0]
         topic = group[group["method"] == "BERTopic-style default"].iloc[0]
         wins = [m for m in ("ari", "nmi", "v_measure") if auto[m] > topic[m]]

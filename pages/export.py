@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from segmentation.act.tables import EXCEL_MAX_ROWS
+from segmentation.act.tables import EXCEL_MAX_ROWS, personal_columns
 from ui import act_view
 from ui.act_view import FORMAT_LABELS, download
 from ui.format import md, table_columns
@@ -18,15 +18,21 @@ chosen = act_view.run_export(state, run)
 result = chosen.result
 slug = f"segments-{chosen.slug}"
 
-pii_columns = [c for c in result.table.columns if result.roles.get(c) == "pii"]
-include_pii = st.checkbox("Include personal data columns", value=False, key="export_include_pii",
-                          help="E-mail addresses, names, phone numbers and other direct identifiers.",
-                          disabled=not pii_columns)
+pii_columns, text_columns = personal_columns(result)
+include_pii = st.checkbox("Include personal data unmasked", value=False, key="export_include_pii",
+                          help="Columns of direct identifiers (e-mail addresses, names, phone numbers…), and the "
+                               "e-mail addresses and phone numbers written inside free text, which are otherwise "
+                               "masked as `<EMAIL>` and `<PHONE>`.",
+                          disabled=not (pii_columns or text_columns))
 if include_pii:
-    st.warning(f"The customer files will contain personal data ({md(', '.join(pii_columns))}). Store and share them "
-               "only where your data-protection rules allow.", icon=":material/shield:")
-elif pii_columns:
-    st.caption(f"Left out: {md(', '.join(pii_columns))}. Customers keep their id so you can join the segments back.")
+    st.warning(f"The customer files will contain personal data ({md(', '.join(pii_columns + text_columns))}, "
+               "unmasked). Store and share them only where your data-protection rules allow.",
+               icon=":material/shield:")
+elif pii_columns or text_columns:
+    st.caption((f"Left out: {md(', '.join(pii_columns))}. Customers keep their id so you can join the segments "
+                "back. " if pii_columns else "")
+               + (f"E-mail addresses and phone numbers in {md(', '.join(text_columns))} are masked."
+                  if text_columns else ""))
 
 customers = act_view.customers_table(chosen, include_pii)
 audiences, share, reuse = st.columns(3, gap="medium")
@@ -43,6 +49,8 @@ with audiences.container(border=True, height="stretch"):
              + (f" Excel holds at most {EXCEL_MAX_ROWS:,} rows: use CSV or Parquet." if too_big else ""),
              lambda: act_view.customers_file(customers, fmt), f"{slug}-customers.{fmt}", fmt, "download_customers",
              primary=True, disabled=too_big)
+    if note := act_view.customers_note(chosen, include_pii, customers, fmt):
+        st.warning(md(note), icon=":material/content_cut:")
     download("One file per segment (zip)", f"A {FORMAT_LABELS[fmt]} file of customers for each segment, ready to "
              "upload as a campaign audience.", lambda: act_view.segments_zip(customers, fmt),
              f"{slug}-by-segment.zip", "zip", "download_segments", icon=":material/folder_zip:")

@@ -15,7 +15,8 @@ result = run.result
 names = state.segment_names()
 
 # personal data and raw identifiers never go to the browser in hover labels
-usable = [c for c in result.table.columns if result.roles.get(c) in ("numeric", "categorical", "date", "label")]
+usable = [c for c in result.table.columns if result.roles.get(c) in ("numeric", "categorical", "date", "label",
+                                                                         "describe", "outcome")]
 numeric = [c for c in usable if result.roles.get(c) == "numeric"]
 colour_options = [plots.SEGMENT] + [c for c in usable if result.roles.get(c) != "date"]
 colour_choice = state.choice("map_colour", plots.SEGMENT)

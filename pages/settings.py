@@ -5,7 +5,7 @@ import streamlit as st
 from segmentation.paths import cache_dir
 from segmentation.store.workspace import format_size
 from ui import workspace_sync as ws
-from ui.format import md, user_errors
+from ui.format import md, md_code, user_errors
 from ui.frame import page_header
 from ui.state import studio
 
@@ -83,4 +83,4 @@ if current:
 places.append(("Embedding cache", cache_dir(workspace.root), "Embeddings of customer texts, shared by every "
                                                              "project"))
 st.markdown("| | Folder | What is in it |\n|---|---|---|\n" + "\n".join(
-    f"| **{label}** | `{path}` | {what} |" for label, path, what in places))
+    f"| **{label}** | {md_code(path, in_table=True)} | {what} |" for label, path, what in places))

@@ -22,6 +22,11 @@ LIBRARIES = ("pandas", "numpy", "scikit-learn", "scipy", "umap-learn", "hdbscan"
 """Libraries whose versions go into the run manifest and the model file."""
 
 
+ID_WORDS = frozenset({"id", "ids", "code", "uid", "uuid", "guid", "custid", "userid", "clientid", "customerid",
+                      "memberid", "accountid"})
+"""Words of a column name that mark an identifier (see ``name_tokens``); ingest adds its own for each job."""
+
+
 def segment_number(label: int) -> int:
     """The number people, files and CRMs see for internal label ``label``: 1, 2, … and -1 for Unassigned.
 

@@ -16,12 +16,21 @@ from typing import Any
 
 from segmentation.errors import ConfigError
 
-ROLES = ("id", "numeric", "categorical", "text", "date", "pii", "label", "ignore")
-"""Column roles. ``label`` marks known groups used only to validate segments, never as a feature."""
+ROLES = ("id", "numeric", "categorical", "text", "date", "pii", "label", "describe", "outcome", "ignore")
+"""Column roles. ``label`` marks known groups used only to validate segments, never as a feature. ``describe``
+columns (RFM groups, predicted value) describe segments in profiles, on the map and in exports but never drive
+them; an ``outcome`` (churned, subscribed, a rating) is never a feature either: each segment gets its rate with a
+confidence interval and lift, and a held-out-validated model its propensity (``understand.outcomes``)."""
 
 DEFAULT_MODEL = "all-MiniLM-L6-v2"
 TFIDF_MODEL = "tfidf"
 APP_MAX_UPLOAD_MB = 200  # the app refuses larger uploads; the command line takes any size
+"""The app's upload limit in megabytes of 1,000,000 bytes: ``server.maxUploadSize`` in .streamlit/config.toml.
+
+Streamlit's uploader counts this many megabytes as ``MB × 1000²`` bytes (``× 1024²`` only in browsers on Windows)
+and shows "Limit 200MB per file"; its server accepts up to ``MB × 1024²``. The smallest of these is what every
+analyst can upload, so the app counts, checks and words sizes in the same decimal megabytes."""
+APP_MAX_UPLOAD_BYTES = APP_MAX_UPLOAD_MB * 1000 * 1000
 
 
 def _check_range(owner: str, name: str, value: float, low: float, high: float) -> None:

@@ -78,7 +78,8 @@ class SegmentationResult:
                    **{k: v for k, v in self.metrics.items() if k.startswith("external_")}}
         profiles = profile_segments(self.table, self.roles, labels,
                                     list(self.texts) if any(t for t in self.texts) else None,
-                                    embedding=self.embedding, random_state=self.config.random_state)
+                                    embedding=self.embedding, random_state=self.config.random_state,
+                                    phrase_model=self.config.text.model if self.config.blend.text_weight > 0 else None)
         from dataclasses import replace
 
         return replace(self, labels=labels, metrics=metrics, profiles=profiles, notes=self.notes + notes)
@@ -324,7 +325,8 @@ def run(table: pd.DataFrame, config: RunConfig | None = None, on_progress: Progr
         metrics.update({f"external_{k}": v for k, v in external_metrics(labels, known).items()})
         metrics["external_column"] = truth_columns[0]
     profiles = profile_segments(kept, roles, labels, texts if text_columns else None, embedding=Z,
-                                random_state=config.random_state)
+                                random_state=config.random_state,
+                                phrase_model=config.text.model if text_block is not None else None)
     timings["profile"] = time.perf_counter() - start
     progress("profile", 1.0)
     if metrics["n_segments"] == 0:

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import html
 import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -92,6 +91,14 @@ def customers_table(run: RunExport, include_pii: bool) -> pd.DataFrame:
 def customers_file(customers: pd.DataFrame, fmt: str) -> bytes:
     """The labelled customers as "csv", "xlsx" or "parquet"."""
     return export.table_bytes(customers, fmt)
+
+
+def customers_note(run: RunExport, include_pii: bool, customers: pd.DataFrame, fmt: str) -> str | None:
+    """What a ``fmt`` file of ``customers`` cannot hold as it is (Excel's cell size), once per run and choice."""
+    if fmt != "xlsx":
+        return None
+    return cache.kept(cache.act_store("files"), f"excel-note|{run.key}|{include_pii}",
+                      lambda: export.excel_note(customers))
 
 
 def segments_zip(customers: pd.DataFrame, fmt: str) -> bytes:
@@ -213,8 +220,8 @@ def model_summary(chosen: ChosenModel) -> None:
 def _chip(segment: int, name: str, extra: str = "") -> str:
     return (f'<span style="white-space:nowrap;margin-right:1.1em"><span style="display:inline-block;width:0.8em;'
             f'height:0.8em;border-radius:50%;background:{segment_colour(segment)};margin-right:0.4em;'
-            f'vertical-align:-0.05em"></span>{html.escape(name)}'
-            + (f' <span style="color:#6B7280">{html.escape(extra)}</span>' if extra else "") + "</span>")
+            f'vertical-align:-0.05em"></span>{md(name)}'  # markdown is read around the HTML: escape for both
+            + (f' <span style="color:#6B7280">{md(extra)}</span>' if extra else "") + "</span>")
 
 
 # --------------------------------------------------------------------------- Assign: the customers
@@ -337,7 +344,8 @@ def movement_section(movement: Movement | None) -> None:
                         "share_now": st.column_config.NumberColumn("Now", format="%.1f%%"),
                         "change_points": st.column_config.NumberColumn("Change (points)", format="%+.1f")})
 
-__all__ = ["Assignment", "ChosenModel", "RunExport", "assign", "customers_file", "customers_table", "data_step",
+__all__ = ["Assignment", "ChosenModel", "RunExport", "assign", "customers_file", "customers_note", "customers_table",
+           "data_step",
            "download", "earlier_assignment", "manifest_file", "model_file", "model_name", "model_step",
            "model_summary", "profiles_file", "report_file", "results", "run_export", "run_model", "segments_zip",
            "sizes_figure", "stability_for_report"]

@@ -101,17 +101,52 @@ def detect_transactions(dataset: io.Dataset) -> Any:
     return _detect_transactions(dataset.digest, dataset.table)
 
 
+@st.cache_data(max_entries=8, show_spinner=False)
+def _guess_layout(digest: str, _table: pd.DataFrame) -> Any:
+    return transactions.guess_layout(_table)
+
+
+def guess_layout(dataset: io.Dataset) -> Any:
+    """The detected order-line layout with its confidence and reasons, or None (``orders.guess_layout``)."""
+    return _guess_layout(dataset.digest, dataset.table)
+
+
+@st.cache_data(max_entries=8, show_spinner=False)
+def _preview_rollup(digest: str, layout_key: str, _layout: Any, _table: pd.DataFrame) -> pd.DataFrame:
+    return transactions.preview_rollup(_table, _layout)
+
+
+def preview_rollup(dataset: io.Dataset, layout: Any) -> pd.DataFrame:
+    """The first customers rolled up with ``layout``, to check it before the whole file is rolled up."""
+    return _preview_rollup(dataset.digest, repr(layout), layout, dataset.table)
+
+
 # keyed by the layout too (its repr names every column): the same file rolled up with other columns is another
 # dataset
 @st.cache_resource(max_entries=2, show_spinner=False)
 def _rollup(digest: str, layout_key: str, _layout: Any, _dataset: io.Dataset) -> tuple[io.Dataset, tuple[str, ...]]:
-    return transactions.rollup_dataset(_dataset, _layout)
+    return transactions.rollup_dataset(_dataset, _layout, predict=True)  # predicted value: seconds, cached here
 
 
 def rollup(dataset: io.Dataset, layout: Any) -> tuple[io.Dataset, tuple[str, ...]]:
     """One row per customer from order lines, as a new Dataset, plus notes on what was done (the library's
     ``rollup_dataset``, as ``python -m segmentation run`` does it)."""
     return _rollup(dataset.digest, repr(layout), layout, dataset)
+
+
+@st.cache_resource(max_entries=4, show_spinner="Fitting a model of the outcome…")
+def _outcome_model(digest: str, roles_key: str, column: str, seed: int, _table: pd.DataFrame,
+                   _roles: dict[str, str]) -> Any:
+    from segmentation.understand.outcomes import fit_propensity
+
+    return fit_propensity(_table, _roles, column, random_state=seed)
+
+
+def outcome_model(result: pipeline.SegmentationResult, column: str) -> Any:
+    """The held-out-checked propensity model of an outcome column of ``result`` (``outcomes.fit_propensity``)."""
+    roles = dict(result.roles)
+    return _outcome_model(result.data_digest, repr(sorted(roles.items())), column, result.config.random_state,
+                          result.table, roles)
 
 
 def run_segmentation(dataset: io.Dataset, config: RunConfig,

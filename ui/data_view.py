@@ -16,6 +16,7 @@ from .state import Source, studio
 pd = lazy("pandas")
 io = lazy("segmentation.ingest.read")
 privacy = lazy("segmentation.ingest.privacy")
+orders = lazy("segmentation.ingest.orders")
 
 SEVERITY = {"error": (":material/error:", "red"), "warning": (":material/warning:", "orange"),
             "info": (":material/info:", "blue")}
@@ -131,13 +132,54 @@ def quality_panel(dataset: io.Dataset, roles: dict[str, str]) -> None:
             st.dataframe(report.columns, hide_index=True, width="stretch")
 
 
+ORDER_PARTS = {  # part -> (label, help); customer and date are needed, and amount or quantity and price
+    "customer": ("Customer", "The id that repeats on every line of one customer."),
+    "date": ("Date", "When the line was bought."),
+    "amount": ("Amount", "What the line is worth. Leave empty to use quantity × price."),
+    "quantity": ("Quantity", "Units on the line; a negative quantity marks a return."),
+    "price": ("Unit price", "Price per unit, multiplied by the quantity when there is no amount."),
+    "order": ("Order id (optional)", "Counts orders; an id starting with 'C' marks a cancellation."),
+    "product": ("Product (optional)", "Gives each customer the number of distinct products."),
+    "category": ("Category (optional)", "Gives each customer a favourite category."),
+    "text": ("Text (optional)", "Comments or product names, joined per customer."),
+}
+NONE = "(none)"
+
+
 def transactions_offer(dataset: io.Dataset) -> None:
-    """If the rows look like order lines, offer to roll them up to one row per customer."""
-    layout = cache.detect_transactions(dataset)
-    if layout is None:
+    """If the rows look like order lines, say so with the columns found and why; let the analyst correct the
+    columns (or say "these are order lines" when nothing was found), preview the first customers, and roll up."""
+    guess = cache.guess_layout(dataset)
+    if guess is None and dataset.name.endswith("(per customer)"):
         return
     with st.container(border=True):
-        st.markdown(f"**These rows look like order lines, not customers.** {md(layout.describe())}")
+        if guess is not None:
+            st.markdown(f"**These rows look like order lines, not customers.** {md(guess.layout.describe())}")
+            st.caption(f"Confidence: **{guess.confidence}**. " + " ".join(md(r) for r in guess.reasons))
+            by_hand = st.toggle("Change the columns", key=f"orders_by_hand_{dataset.digest[:12]}")
+        else:
+            by_hand = st.toggle("These rows are order lines: name the columns",
+                                key=f"orders_by_hand_{dataset.digest[:12]}",
+                                help="For a file of purchases (one row per order line) that was not recognised.")
+        layout = guess.layout if guess is not None and not by_hand else None
+        if by_hand:
+            mapping = _mapping_form(dataset, guess)
+            if not ({"customer", "date"} <= set(mapping) and ("amount" in mapping or {"quantity", "price"} <= set(
+                    mapping))):
+                st.info("Choose the customer, the date, and the amount (or the quantity and the unit price).",
+                        icon=":material/checklist:")
+                return
+            with user_errors("These columns do not make order lines."):
+                layout = orders.layout_from_mapping(dataset.table, mapping)
+        if layout is None:
+            return
+        with user_errors("The first customers could not be rolled up with these columns."):
+            preview = cache.preview_rollup(dataset, layout)
+            st.dataframe(preview, hide_index=True, width="stretch", height=min(35 * (len(preview) + 1) + 3, 280),
+                         column_config=table_columns(preview), key="rollup_preview")
+            st.caption(f"Preview: the first {len(preview):,} customers rolled up (RFM scores ranked among them "
+                       "only). Lines without a customer id, a readable date or an amount are left out and listed "
+                       "in the load report.")
         if st.button(f"Roll up {len(dataset.table):,} order lines to one row per customer", type="primary",
                      icon=":material/merge:", key="rollup"):
             with user_errors("The order lines could not be rolled up."):
@@ -148,10 +190,26 @@ def transactions_offer(dataset: io.Dataset) -> None:
                 st.rerun()
 
 
+def _mapping_form(dataset: io.Dataset, guess: object) -> dict[str, str]:
+    """One selectbox per part of an order line, starting from the detected columns; returns {part: column}."""
+    columns = [str(c) for c in dataset.table.columns]
+    found = dict(vars(guess.layout)) if guess is not None else {}  # type: ignore[attr-defined]
+    chosen: dict[str, str] = {}
+    cells = st.columns(3)
+    for i, (part, (label, help_text)) in enumerate(ORDER_PARTS.items()):
+        options = [NONE, *columns]
+        start = found.get(part)
+        choice = cells[i % 3].selectbox(label, options, index=options.index(start) if start in options else 0,
+                                        key=f"orders_part_{part}_{dataset.digest[:12]}", help=help_text)
+        if choice != NONE:
+            chosen[part] = choice
+    return chosen
+
+
 def masked_preview(dataset: io.Dataset, roles: dict[str, str], rows: int = 200) -> None:
     shown = privacy.mask_frame(dataset.table.head(rows), roles)
     st.dataframe(shown, hide_index=True, width="stretch", height=min(320, 35 * (len(shown) + 1) + 3),
                  column_config=table_columns(shown))
     pii = [c for c, r in roles.items() if r == "pii"]
     st.caption(f"First {min(rows, len(dataset.table)):,} of {len(dataset.table):,} rows."
-               + (f" Personal data is masked: {', '.join(pii)}." if pii else ""))
+               + (f" Personal data is masked: {md(', '.join(pii))}." if pii else ""))

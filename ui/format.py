@@ -24,16 +24,37 @@ theme = lazy("segmentation.plots.theme")
 LEVEL_COLOURS = {"good": "green", "fair": "orange", "poor": "red", "unknown": "gray"}
 """Streamlit's badge colour for each level of a verdict."""
 
-_MARKDOWN_SPECIALS = re.compile(r"([\\`*_{}\[\]()#+\-.!|$~<>:])")
+_MARKDOWN_SPECIALS = re.compile(r"([\\`*_{}\[\]()#+\-.!|$~<>:&=])")
+WORD_JOINER = "\u2060"
+"""An invisible character that joins nothing: put inside a web address, an e-mail address or a ``:shortcode:``,
+it stops Streamlit from turning them into a link, an icon or an emoji (it does that after reading escapes)."""
+_LINKED = re.compile(r"(?i)\b(?:https?:|www)(?=[/.])|@(?=[\w-])|:(?=[a-z_+-])")
 
 
 def md(text: Any) -> str:
-    """Text from the data (names, values, reviews, messages quoting them) made literal for st.markdown.
+    """Text from the data or the analyst (names, values, reviews, file names, messages quoting them) shown as
+    written by st.markdown, st.caption, st.toast, st.error and widget labels, also where ``unsafe_allow_html``
+    is on: the one way to put such text on screen.
 
-    Without this a review saying "$20 off, now $35" renders as a formula and a
-    column called "*total*" turns bold.
+    Markdown and HTML punctuation is backslash-escaped, so "**bold**", "[click](http://x)", "<a href=...>" and
+    "&lt;" show as typed, a review saying "$20 off, now $35" is not a formula and a column called "*total*" is
+    not bold. Streamlit turns web and e-mail addresses, ``:material/...:`` icons and emoji shortcodes into
+    links and pictures even when escaped: a ``WORD_JOINER`` after "http:", "www", "@" and such a colon keeps
+    them plain text (it is invisible). Not for ``st.text``, ``st.code``, dataframes or select box options,
+    which show text as it is.
     """
-    return _MARKDOWN_SPECIALS.sub(r"\\\1", str(text))
+    joined = _LINKED.sub(lambda m: m.group(0) + WORD_JOINER, str(text))
+    return _MARKDOWN_SPECIALS.sub(r"\\\1", joined)
+
+
+def md_code(text: Any, in_table: bool = False) -> str:
+    """Text shown as written in monospace (a folder, a file name), as an inline code span for st.markdown: the
+    fence is longer than any run of backticks in it. ``in_table``: the span sits in a markdown table cell,
+    where a "|" would end the cell."""
+    text = " ".join(str(text).splitlines())
+    fence = "`" * (max((len(run) for run in re.findall(r"`+", text)), default=0) + 1)
+    pad = " " if text.startswith("`") or text.endswith("`") else ""
+    return f"{fence}{pad}{text.replace('|', chr(92) + '|') if in_table else text}{pad}{fence}"
 
 
 @contextmanager

@@ -141,10 +141,11 @@ def page_header(title: str, intro: str) -> None:
 
 
 def show_notice() -> None:
-    """A one-off confirmation left by the previous run of the script (e.g. "Loaded 2,000 rows")."""
+    """A one-off confirmation left by the previous run of the script (e.g. "Loaded 2,000 rows"), as plain text:
+    it often quotes a file, project or segment name."""
     notice = studio().pop_notice()
     if notice:
-        st.toast(notice, icon=":material/check_circle:")
+        st.toast(md(notice), icon=":material/check_circle:")
 
 
 # --------------------------------------------------------------------------- sidebar
@@ -195,7 +196,7 @@ def sidebar_summary() -> None:
                 state.select_run(chosen)
                 st.rerun()
         else:
-            st.markdown(f"**{run.title}**")
+            st.markdown(f"**{run.title}**")  # the run's number and algorithm: the app's own words
         metrics = state.curated_run().result.metrics  # after the analyst's merges and splits
         st.caption(f"{metrics['n_segments']} segments · silhouette {fmt_metric(metrics.get('silhouette'))}"
                    + (f" · {metrics['noise_share']:.0%} unassigned" if metrics.get("noise_share") else ""))

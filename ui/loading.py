@@ -21,7 +21,9 @@ UPLOAD_TYPES = ["csv", "tsv", "txt", "xlsx", "parquet", "gz"]
 def load_into_session(name: str, data: bytes, options: io.LoadOptions | None = None) -> bool:
     """Load a file and make it the current dataset; on failure keep the previous one and say why."""
     state = studio()
+    name = io.display_name(name)  # a file name may hold tabs, line breaks or folders: shown and stored cleaned
     try:
+        io.check_upload_size(len(data))  # the limit in the same megabytes as Streamlit's uploader
         dataset = cache.load_dataset(data, name, options)
     except SegmentationError as error:
         state.set_load_error(f"{name} could not be loaded. {error}")

@@ -27,10 +27,13 @@ from segmentation.plots import profiles as plots_profiles
 from segmentation.plots.theme import segment_colour, segment_order
 from segmentation.understand.columns import is_share_column
 from segmentation.understand.contrast import category_crosstab, heatmap_frame, selection_profile
+from segmentation.understand.outcomes import segment_outcome_lines
 from segmentation.understand.profile import SegmentProfile
 from segmentation.understand.wording import format_number
+from segmentation.value.summary import segment_value, segment_value_line
 
-from .format import md, segment_dot
+from . import cache
+from .format import md, segment_dot, user_errors
 from .state import studio
 
 ACTION_STYLE = {  # suggested action -> (badge colour, icon)
@@ -40,6 +43,9 @@ ACTION_STYLE = {  # suggested action -> (badge colour, icon)
     "Onboard": ("violet", ":material/waving_hand:"),
     "Upsell": ("blue", ":material/trending_up:"),
     "Nurture": ("gray", ":material/spa:"),
+    "Protect": ("red", ":material/shield:"),
+    "Reactivate": ("orange", ":material/restart_alt:"),
+    "Check the accounts": ("gray", ":material/fact_check:"),
 }
 EFFECT_HELP = ("Typical (median) value in the segment against the other customers. “sd” is how many standard "
                "deviations the averages are apart: 0.5 is a clear difference, 0.8 a large one. Only differences "
@@ -229,7 +235,7 @@ def segment_legend(labels: np.ndarray, names: Mapping[int, str] | None) -> None:
     for segment in segment_order(labels):
         share = float((np.asarray(labels) == segment).sum()) / n
         chips.append(f'<span style="white-space:nowrap;margin-right:1.1em">{segment_dot(segment)}'
-                     f'{html.escape(segment_label(segment, names))} <span style="color:#6B7280">{share:.0%}</span>'
+                     f'{md(segment_label(segment, names))} <span style="color:#6B7280">{share:.0%}</span>'
                      "</span>")
     st.markdown(" ".join(chips), unsafe_allow_html=True)
 
@@ -296,7 +302,7 @@ def _people(result: SegmentationResult, rows: Sequence[int], profile: SegmentPro
 
 
 def profile_card(run_id: str, profile: SegmentProfile, result: SegmentationResult,
-                 annotations: Mapping[str, str]) -> None:
+                 annotations: Mapping[str, str], value: pd.Series | None = None) -> None:
     """One segment: colour, editable name, size, action, description, traits, words, rules, customers."""
     state = studio()
     segment = profile.segment
@@ -315,8 +321,12 @@ def profile_card(run_id: str, profile: SegmentProfile, result: SegmentationResul
                                 placeholder=f"Name it, e.g. “{profile.name}”" if profile.name else "Name it",
                                 on_change=lambda: state.annotate(segment, "name", state.widget_value(key, ""), run_id),
                                 help="Used on the map, in charts and in every export.")
+        if value is not None:   # the segment's row of value.summary.segment_value (predicted from the orders)
+            st.markdown(f":material/savings: {md(segment_value_line(value))}")
         if profile.action:
             st.markdown(f"{action_badge(profile)} :gray[{md(profile.action_reason)}]")
+        if getattr(profile, "portrait", ""):
+            st.markdown(f":material/person: *{md(profile.portrait)}*")
         description = annotations.get("description", "").strip() or profile.description
         if description:
             st.markdown(md(description) + (" :gray-badge[edited]" if annotations.get("description", "").strip()
@@ -324,16 +334,22 @@ def profile_card(run_id: str, profile: SegmentProfile, result: SegmentationResul
         if annotations.get("notes", "").strip():
             st.caption(f":material/sticky_note_2: {md(annotations['notes'])}")
         traits, categories = trait_lines(profile, result.table), category_lines(profile)
-        columns = st.columns([5, 4, 4] if profile.keywords else [1, 1], gap="medium")
+        words = getattr(profile, "key_phrases", ()) or profile.keywords   # phrases ("lost baggage") when known
+        columns = st.columns([5, 4, 4] if words else [1, 1], gap="medium")
         columns[0].markdown("**What sets them apart**", help=EFFECT_HELP)
         columns[0].markdown("\n".join(f"- {t}" for t in traits) or ":gray[No number differs clearly from the others.]")
         columns[1].markdown("**Over-represented**", help="Values clearly more common in the segment than among all "
                             "customers: the segment's share, everyone's share, and the ratio (×).")
         columns[1].markdown("\n".join(f"- {c}" for c in categories) or ":gray[No category stands out.]")
-        if profile.keywords:
-            columns[2].markdown("**What they talk about**", help="Words much more typical of this segment's comments "
-                                "than of the others'.")
-            columns[2].markdown(" ".join(f":gray-badge[{md(k)}]" for k in profile.keywords[:10]))
+        if words:
+            columns[2].markdown("**What they talk about**", help="Phrases much more typical of this segment's "
+                                "comments than of the others'.")
+            columns[2].markdown(" ".join(f":gray-badge[{md(k)}]" for k in words[:10]))
+        outcome_lines = segment_outcome_lines(profile)
+        if outcome_lines:
+            st.markdown("**Outcomes**", help="Known outcomes (columns with the role 'outcome'): the "
+                        "segment's rate with its 95% interval and lift against everyone.")
+            st.markdown("\n".join(f"- {md(line)}" for line in outcome_lines))
         if profile.quotes:
             st.markdown("**In their own words**", help="Comments of customers near the segment's centre. Personal "
                         "data (names, e-mails, phone numbers) is masked.")
@@ -390,8 +406,13 @@ def profile_cards(run_id: str, result: SegmentationResult) -> None:
                     f"{segment_colour(p.segment)} !important;}}" for p in profiles)
     st.html(f"<style>{rules}</style>")
     annotations = state.annotations(run_id)
+    for column in (c for c, r in result.roles.items() if r == "outcome" and c in result.table.columns):
+        with user_errors(f"No model of {column!r}."):
+            st.caption(md(cache.outcome_model(result, column).summary()))
+    worth = segment_value(result.table, result.labels)   # empty unless the customers carry predicted value
     for profile in profiles:
-        profile_card(run_id, profile, result, annotations.get(profile.segment, {}))
+        profile_card(run_id, profile, result, annotations.get(profile.segment, {}),
+                     worth.loc[profile.segment] if profile.segment in worth.index else None)
 
 
 # --------------------------------------------------------------------------- comparing segments

@@ -33,6 +33,7 @@ from segmentation.errors import SegmentationError, WorkspaceError
 from segmentation.paths import HOME_ENV
 
 from . import cache
+from .format import md
 from .state import ANNOTATION_FIELDS, Source, Studio, studio
 
 PROJECT_PARAM = "project"
@@ -332,7 +333,7 @@ def sync_session(page_path: str) -> None:
         state.set_page(page_path)
     error = state.workspace_error
     if error:
-        st.error(f"Your latest changes could not be saved. {error}", icon=":material/sync_problem:")
+        st.error(md(f"Your latest changes could not be saved. {error}"), icon=":material/sync_problem:")
     wanted = st.query_params.get(PROJECT_PARAM)
     current = state.project
     if wanted and (current is None or current["id"] != wanted):
@@ -341,7 +342,7 @@ def sync_session(page_path: str) -> None:
             open_project(wanted, int(run) if run and run.isdigit() else None)
         except SegmentationError as error:
             close_project()
-            st.error(f"The project in this address could not be opened. {error}", icon=":material/error:")
+            st.error(md(f"The project in this address could not be opened. {error}"), icon=":material/error:")
             return
     keep_address()
 

@@ -16,6 +16,7 @@ in ``act.neighbours`` for new and training customers alike.
 from __future__ import annotations
 
 import difflib
+import json
 import math
 import os
 from collections.abc import Callable, Mapping, Sequence
@@ -43,7 +44,7 @@ from segmentation.act.neighbours import (
     run_reference,
     vote_shares,
 )
-from segmentation.common import NOISE_NAME, library_versions, segment_label, segment_number
+from segmentation.common import NOISE_NAME, json_safe, library_versions, segment_label, segment_number
 from segmentation.config import TFIDF_MODEL
 from segmentation.errors import DataError, ModelFileError
 from segmentation.ingest.clean import CleaningRecipe, apply_cleaning, fit_cleaning
@@ -391,7 +392,8 @@ def build_model(result: SegmentationResult, names: Mapping[int, str] | None = No
                    "reference_sampled": bool(len(rows) < len(labels))},
         "segments": segments,
     }
-    return SegmentModel(manifest, arrays)
+    # as plain JSON, so a built model and the same model loaded from its file hold exactly the same manifest
+    return SegmentModel(json.loads(json.dumps(json_safe(manifest), allow_nan=False)), arrays)
 
 
 def save_model(result: SegmentationResult, path: str | os.PathLike, names: Mapping[int, str] | None = None,

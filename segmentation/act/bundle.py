@@ -18,6 +18,8 @@ import numpy as np
 
 from segmentation.act.tables import (
     FORMATS,
+    excel_cut_cells,
+    excel_note,
     labelled_customers,
     profile_table,
     segments_zip_bytes,
@@ -30,12 +32,16 @@ from segmentation.pipeline import SegmentationResult
 
 
 def run_manifest(result: SegmentationResult, names: Mapping[int, str] | None = None,
-                 files: Mapping[str, str] | None = None, exported_at: dt.datetime | None = None) -> dict[str, Any]:
+                 files: Mapping[str, str] | None = None, exported_at: dt.datetime | None = None,
+                 cut_cells: Mapping[str, Mapping[str, int]] | None = None,
+                 notes: Sequence[str] = ()) -> dict[str, Any]:
     """``result.manifest()`` plus what an auditor needs: library versions, seeds, row counts, segment names.
 
     ``segment_names`` is keyed by segment number (``segment_id`` in the customer files: "1", "2", …, "-1").
 
-    ``files`` maps exported file names to their sha256 digests (added by ``write_run``).
+    ``files`` maps exported file names to their sha256 digests (added by ``write_run``). ``cut_cells`` maps an
+    Excel file to {column: cells cut to Excel's cell size} (``excel_cut_cells``), and ``notes`` are added to the
+    run's notes (the export note saying so).
     ``exported_at`` is recorded when given; without it the manifest depends only on the
     run, so exporting the same run twice gives the same bytes.
     """
@@ -57,6 +63,10 @@ def run_manifest(result: SegmentationResult, names: Mapping[int, str] | None = N
     })
     if files:
         manifest["files"] = dict(files)
+    if cut_cells:
+        manifest["excel_cut_cells"] = {name: dict(cut) for name, cut in cut_cells.items()}
+    if notes:
+        manifest["notes"] = [*manifest.get("notes", []), *notes]
     return manifest
 
 
@@ -82,7 +92,9 @@ def write_run(result: SegmentationResult, out_dir: Any, names: Mapping[int, str]
     format); ``segment_zip`` adds segments.zip (one CSV per segment);
     ``report`` adds the self-contained report.html (``dataset_name`` in its title line); ``model`` adds
     model.segmodel for assigning new customers. The manifest lists every file
-    with its sha256 digest.
+    with its sha256 digest, and says which Excel cells were cut to Excel's cell size.
+    Unless ``include_pii`` (personal data unmasked), PII columns are left out of the customer files
+    and e-mail addresses and phone numbers inside free text are masked (see ``tables.labelled_customers``).
     """
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -99,9 +111,17 @@ def write_run(result: SegmentationResult, out_dir: Any, names: Mapping[int, str]
     }
     files["customers"].write_bytes(to_csv_bytes(customers))
     files["profiles"].write_bytes(to_csv_bytes(profiles))
+    cut_cells: dict[str, dict[str, int]] = {}
+    notes: list[str] = []
     for fmt in formats:
         if fmt == "csv":
             continue
+        if fmt == "xlsx":
+            for name, frame in (("customers.xlsx", customers), ("profiles.xlsx", profiles)):
+                cut = excel_cut_cells(frame)
+                if cut:
+                    cut_cells[name] = cut
+                    notes.append(f"{name}: {excel_note(frame, cut)}")
         files[f"customers_{fmt}"] = out / f"customers.{fmt}"
         files[f"customers_{fmt}"].write_bytes(table_bytes(customers, fmt))
         files[f"profiles_{fmt}"] = out / f"profiles.{fmt}"
@@ -123,6 +143,6 @@ def write_run(result: SegmentationResult, out_dir: Any, names: Mapping[int, str]
     files["config"].write_text(json.dumps(result.config.to_dict(), indent=2, default=str))
     digests = {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in files.values()}
     files["manifest"] = out / "manifest.json"
-    files["manifest"].write_text(_json_text(run_manifest(result, names, digests)))
+    files["manifest"].write_text(_json_text(run_manifest(result, names, digests, cut_cells=cut_cells, notes=notes)))
     return {k: str(v) for k, v in files.items()}
 

@@ -29,7 +29,10 @@ def method_rows(result: SegmentationResult) -> list[tuple[str, str]]:
             ("Data fingerprint", f"sha256 {result.data_digest}")]
     for role, title in (("numeric", "Numeric columns used"), ("categorical", "Categorical columns used"),
                         ("text", "Text columns"), ("id", "Customer id"), ("pii", "Personal data (left out)"),
-                        ("label", "Known groups (used only to check)"), ("date", "Dates (not used)"),
+                        ("label", "Known groups (used only to check)"),
+                        ("describe", "Describing segments (not used to find them)"),
+                        ("outcome", "Known outcomes (rates per segment, not used to find them)"),
+                        ("date", "Dates (not used)"),
                         ("ignore", "Ignored")):
         if roles.get(role):
             rows.append((title, ", ".join(roles[role])))

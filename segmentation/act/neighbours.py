@@ -16,9 +16,12 @@ A confidence of 1 means every near neighbour shares the segment; values near
 
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING
 
 import numpy as np
+
+from segmentation.errors import ModelFileError
 
 if TYPE_CHECKING:
     from sklearn.neighbors import NearestNeighbors
@@ -46,6 +49,9 @@ def neighbour_votes(index: NearestNeighbors, reference_labels: np.ndarray, X: np
     out a reference at distance zero (the customer itself, when ``X`` holds training customers): the vote a
     customer would get if it were new.
     """
+    if not (math.isfinite(floor) and floor > 0):  # an infinite floor would give every neighbour weight 0
+        raise ModelFileError(f"The distance floor must be a finite number above 0; got {floor!r}. Save the model "
+                             "again from its run.")
     reference_labels = np.asarray(reference_labels, dtype=np.int64)
     segments = np.unique(reference_labels)  # sorted: ties go to the lower label, Unassigned (-1) first
     n_reference = len(reference_labels)

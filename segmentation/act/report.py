@@ -29,8 +29,11 @@ from segmentation.act.method import method_rows
 from segmentation.common import segment_label, segment_number
 from segmentation.plots.map import sample_rows
 from segmentation.plots.theme import segment_colour, segment_order
+from segmentation.understand.contrast import notable_categories, notable_numeric
 from segmentation.understand.metrics import verdict
+from segmentation.understand.outcomes import segment_outcome_lines
 from segmentation.understand.profile import SegmentProfile
+from segmentation.value.summary import segment_value, segment_value_line
 
 if TYPE_CHECKING:
     from segmentation.pipeline import SegmentationResult
@@ -170,17 +173,13 @@ def _traits(profile: SegmentProfile, limit: int = 5, detailed: bool = True) -> l
     out = []
     numeric = getattr(profile, "numeric", None)
     if numeric is not None and len(numeric):
-        for row in numeric.head(limit).itertuples():
-            if abs(row.effect) < 0.3:
-                continue
+        for row in notable_numeric(numeric).head(limit).itertuples():
             direction = "higher" if row.effect > 0 else "lower"
             out.append(f"{str(row.feature).replace('_', ' ')} is {direction}: {_number(row.segment_mean)} on average, "
                        f"against {_number(row.rest_mean)} for other customers")
     categories = getattr(profile, "categories", None)
     if categories is not None and len(categories):
-        for row in categories.head(limit).itertuples():
-            if row.lift < 1.2:
-                continue
+        for row in notable_categories(categories).head(limit).itertuples():
             out.append(f"{str(row.column).replace('_', ' ')} = {row.value}: {_pct(row.segment_share)} of the segment, "
                        f"against {_pct(row.overall_share)} of all customers")
     return out[:limit]
@@ -269,6 +268,9 @@ def _card(profile: SegmentProfile, names: Mapping[int, str] | None, descriptions
     suggested = getattr(profile, "name", "")
     if suggested and not (names or {}).get(profile.segment) and suggested != name and not profile.is_noise:
         parts.append(f'<p class="muted small">Suggested name: {_e(suggested)}</p>')
+    portrait = getattr(profile, "portrait", "") or ""
+    if portrait:
+        parts.append(f'<p class="portrait"><b>{_e(portrait)}</b></p>')
     description = (descriptions or {}).get(profile.segment) or getattr(profile, "description", "") or ""
     if profile.is_noise and not description:
         description = ("Customers who fit no segment well. They are kept in every export; look at them before "
@@ -278,10 +280,17 @@ def _card(profile: SegmentProfile, names: Mapping[int, str] | None, descriptions
     traits = _traits(profile)
     if traits:
         parts.append("<h4>What sets them apart</h4><ul>" + "".join(f"<li>{_e(t)}</li>" for t in traits) + "</ul>")
+    outcome_lines = segment_outcome_lines(profile)   # known outcomes (rate, interval, lift)
+    if outcome_lines:
+        parts.append("<h4>Outcomes</h4><ul>" + "".join(f"<li>{_e(t)}</li>" for t in outcome_lines)
+                     + "</ul>")
     quotes = _quotes(profile)
     keywords = tuple(getattr(profile, "keywords", ()) or ())
-    if quotes or keywords:
+    phrases = tuple(getattr(profile, "key_phrases", ()) or ())
+    if quotes or keywords or phrases:
         parts.append("<h4>What they say</h4>")
+        if phrases:
+            parts.append(f'<p>Key phrases: {_e(", ".join(map(str, phrases[:8])))}</p>')
         if keywords:
             parts.append(f'<p>Distinctive words: {_e(", ".join(map(str, keywords[:8])))}</p>')
         parts.extend(f"<blockquote>“{_e(q)}”</blockquote>" for q in quotes)
@@ -386,6 +395,18 @@ def _summary(result: SegmentationResult, names: Mapping[int, str] | None) -> str
             + _size_bars(result.profiles, names) + "</section>")
 
 
+def _value_section(result: SegmentationResult, names: Mapping[int, str] | None) -> str:
+    """Predicted value per segment, most valuable first, when the customers carry it (a roll-up of order lines)."""
+    worth = segment_value(result.table, result.labels)
+    if worth.empty:
+        return ""
+    rows = ((segment_label(int(s), names), segment_value_line(row))
+            for s, row in worth.sort_values("predicted_clv", ascending=False).iterrows())
+    return ('<section class="value"><h2>Customer value by segment</h2><p class="small muted">Predicted from each '
+            "customer's order history: the value of their expected purchases, the chance they are still active, "
+            "and the value at risk (predicted value × chance of having left).</p>" + _kv(rows) + "</section>")
+
+
 # --------------------------------------------------------------------------- the report
 def build_report(result: SegmentationResult, names: Mapping[int, str] | None = None,
                  descriptions: Mapping[int, str] | None = None, stability: Any = None,
@@ -421,6 +442,7 @@ def build_report(result: SegmentationResult, names: Mapping[int, str] | None = N
         f"<style>{_CSS}</style></head><body><main>",
         f"<header><h1>{_e(title)}</h1><p class=\"muted\">{_e(subtitle)}</p></header>",
         _summary(result, names),
+        _value_section(result, names),
     ]
     if svg:
         parts.append('<section class="map"><h2>The customer map</h2>'

@@ -4,8 +4,12 @@ Everything meant to be opened in a spreadsheet goes through ``spreadsheet_safe``
 text cells and headers that a spreadsheet would run as a formula (starting with
 =, +, -, @, tab or carriage return) get an apostrophe in front, while numeric
 columns stay numeric. Parquet is for data tools, not spreadsheets, and keeps
-values exactly as they are. PII columns (role "pii") are left out unless the
-analyst asks for them; Unassigned customers are always kept.
+values exactly as they are. Personal data stays out unless the analyst asks for
+it (``include_pii``): PII columns (role "pii") are left out, and e-mail addresses
+and phone numbers inside free text become ``<EMAIL>`` / ``<PHONE>``, with the
+masking the embeddings use (``ingest.privacy.mask_text``). Unassigned customers
+are always kept. Excel holds at most 32,767 characters in a cell: longer cells
+are cut, and ``excel_note`` says which columns lost how many.
 
 Segments carry their number (``common.segment_number``: 1, 2, …; -1 for Unassigned)
 in ``segment_id`` and in the per-segment file names, the number the screen and the
@@ -26,14 +30,20 @@ import pandas as pd
 from segmentation.act.neighbours import segment_confidence
 from segmentation.common import segment_label, segment_number
 from segmentation.errors import ConfigError, DataError
+from segmentation.ingest.privacy import mask_text_column
 from segmentation.pipeline import SegmentationResult
+from segmentation.understand.outcomes import outcome_export_columns
 from segmentation.understand.profile import profiles_table
+from segmentation.understand.tags import customer_tags
+from segmentation.value.summary import segment_value_columns
 
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 FORMATS = ("csv", "xlsx", "parquet")
 """File formats for customer tables: CSV (spreadsheet-safe), Excel (spreadsheet-safe), Parquet (exact)."""
 
 EXCEL_MAX_ROWS = 1_048_575  # one row is the header
+EXCEL_MAX_CHARS = 32_767
+"""The most characters an Excel cell holds; longer cells are cut (see ``excel_note``)."""
 
 _FIXED_TIME = (1980, 1, 1, 0, 0, 0)  # zip entries carry no wall-clock time: the same run gives the same bytes
 _EXCEL_ILLEGAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
@@ -75,42 +85,78 @@ def distance_to_centre(result: SegmentationResult) -> np.ndarray:
     return out
 
 
+def personal_columns(result: SegmentationResult) -> tuple[list[str], list[str]]:
+    """(PII columns, free-text columns) of a run: what ``labelled_customers`` leaves out, and where it masks
+    e-mail addresses and phone numbers, unless ``include_pii``."""
+    pii = [c for c in result.table.columns if result.roles.get(c) == "pii"]
+    text = [c for c in result.table.columns
+            if c not in pii and (result.roles.get(c) == "text" or c in result.config.text.columns)]
+    return pii, text
+
+
 def labelled_customers(result: SegmentationResult, names: Mapping[int, str] | None = None,
                        include_pii: bool = False, with_distance: bool = True) -> pd.DataFrame:
     """The customers as loaded, with ``segment_id``, ``segment_name`` and ``segment_confidence`` appended.
 
     ``segment_id`` is the segment's number (1, 2, …; -1 for Unassigned), as on screen and in the report;
     ``segment_confidence`` is ``neighbours.segment_confidence``, the value a saved model of this run gives the
-    customer on the Assign page. PII columns are left out unless ``include_pii``. Unassigned customers are
-    kept, never dropped. ``with_distance`` adds ``distance_to_centre`` (see ``distance_to_centre``).
+    customer on the Assign page. Unless ``include_pii`` (personal data unmasked), PII columns are left out and
+    e-mail addresses and phone numbers inside free-text columns become ``<EMAIL>`` / ``<PHONE>``, as on screen
+    (``personal_columns`` names both). Unassigned customers are kept, never dropped. ``with_distance`` adds
+    ``distance_to_centre`` (see ``distance_to_centre``). With texts, ``tags`` holds the key phrases each
+    customer wrote (``understand.tags.customer_tags``: "lost baggage; refund").
     """
     table = result.table
+    pii, text = personal_columns(result)
     if not include_pii:
-        table = table[[c for c in table.columns if result.roles.get(c) != "pii"]]
+        table = table[[c for c in table.columns if c not in pii]]
     out = table.reset_index(drop=True).copy()
+    if not include_pii:
+        for column in text:
+            out[column] = mask_text_column(out[column])
     labels = np.asarray(result.labels)
     out["segment_id"] = np.array([segment_number(s) for s in labels], dtype=np.int64)
     out["segment_name"] = [segment_label(int(s), names) for s in labels]
     out["segment_confidence"] = np.round(segment_confidence(result), 4)
     if with_distance:
         out["distance_to_centre"] = np.round(distance_to_centre(result), 4)
+    if any(isinstance(t, str) and t for t in result.texts):
+        out["tags"] = customer_tags(list(result.texts), labels,
+                                    {p.segment: p.key_phrases or p.keywords for p in result.profiles})
     return out
 
 
 def profile_table(result: SegmentationResult, names: Mapping[int, str] | None = None) -> pd.DataFrame:
     """``profiles_table`` with the analyst's names and segment numbers (as in ``labelled_customers``), plus any
-    profile field it lacks (value share, action, ...)."""
+    profile field it lacks (value share, action, ...), the persona name suggested from the data
+    (``suggested_name``), the one-line ``portrait``, ``key_phrases`` and the tone of the segment's words."""
     frame = profiles_table(result.profiles, {p.segment: segment_label(p.segment, names) for p in result.profiles})
     if "segment_id" in frame.columns:
         frame["segment_id"] = [segment_number(s) for s in frame["segment_id"]]
-    extras = {"value_share": [], "description": [], "action": [], "action_reason": []}
+    extras = {"suggested_name": [], "value_share": [], "description": [], "action": [], "action_reason": [],
+              "portrait": [], "key_phrases": [], "complaint_share": [], "praise_share": [], "rating_split": []}
     for profile in result.profiles:
         for key in extras:
-            value = getattr(profile, key, None)
-            extras[key].append(None if value is None or value == "" else value)
+            value = getattr(profile, "name" if key == "suggested_name" else key, None)
+            if key == "suggested_name" and profile.is_noise:
+                value = None
+            elif key == "key_phrases" and value:
+                value = ", ".join(value)
+            elif key == "rating_split" and value:   # "1–2: 58% (others 20%); 3: ..."
+                value = "; ".join(f"{band}: {share:.0%} (others {rest:.0%})" for band, share, rest in value)
+            elif isinstance(value, float) and key.endswith("_share"):
+                value = round(value, 4)
+            extras[key].append(None if value is None or value == "" or value == () else value)
     for key, values in extras.items():
         if key not in frame.columns and any(v is not None for v in values):
             frame[key] = values
+    outcomes = outcome_export_columns(result.profiles)   # outcome rates (interval, lift)
+    for column in outcomes.columns:
+        frame[column] = outcomes[column].to_numpy()
+    # predicted value per segment: sums over the customers with a prediction (value.summary)
+    worth = segment_value_columns(result.table, result.labels, [p.segment for p in result.profiles])
+    for column in worth.columns:
+        frame[column] = worth[column].to_numpy()
     return frame
 
 
@@ -126,8 +172,13 @@ def to_csv_bytes(frame: pd.DataFrame) -> bytes:
     return buffer.getvalue().encode("utf-8")
 
 
+def _excel_text(value: Any) -> Any:
+    return _EXCEL_ILLEGAL.sub("", value)[:EXCEL_MAX_CHARS] if isinstance(value, str) else value
+
+
 def _excel_ready(frame: pd.DataFrame) -> pd.DataFrame:
-    """Spreadsheet-safe, without the control characters Excel files cannot hold and without time zones."""
+    """Spreadsheet-safe, without the control characters Excel files cannot hold, without time zones, and with
+    no cell longer than ``EXCEL_MAX_CHARS``."""
     out = spreadsheet_safe(frame)
     for column in out.columns:
         series = out[column]
@@ -135,16 +186,40 @@ def _excel_ready(frame: pd.DataFrame) -> pd.DataFrame:
             if getattr(series.dt, "tz", None) is not None:
                 out[column] = series.dt.tz_localize(None)
         elif not (pd.api.types.is_numeric_dtype(series) or pd.api.types.is_bool_dtype(series)):
-            out[column] = series.map(lambda v: _EXCEL_ILLEGAL.sub("", v) if isinstance(v, str) else v,
-                                     na_action="ignore")
-    out.columns = [_EXCEL_ILLEGAL.sub("", str(c)) for c in out.columns]
+            out[column] = series.map(_excel_text, na_action="ignore")
+    out.columns = [_excel_text(str(c)) for c in out.columns]
     return out
+
+
+def excel_cut_cells(frame: pd.DataFrame) -> dict[str, int]:
+    """{column: how many of its cells} an Excel export of ``frame`` cuts to ``EXCEL_MAX_CHARS`` characters."""
+    cut: dict[str, int] = {}
+    for column, series in spreadsheet_safe(frame).items():
+        if pd.api.types.is_numeric_dtype(series) or pd.api.types.is_bool_dtype(series) \
+                or pd.api.types.is_datetime64_any_dtype(series):
+            continue
+        count = sum(isinstance(v, str) and len(_EXCEL_ILLEGAL.sub("", v)) > EXCEL_MAX_CHARS for v in series)
+        if count:
+            cut[str(column)] = int(count)
+    return cut
+
+
+def excel_note(frame: pd.DataFrame, cut: Mapping[str, int] | None = None) -> str | None:
+    """One sentence saying which cells an Excel export of ``frame`` cuts; None if none. ``cut``: its
+    ``excel_cut_cells``, when already counted."""
+    cut = excel_cut_cells(frame) if cut is None else cut
+    if not cut:
+        return None
+    parts = ", ".join(f"{count:,} in {column!r}" for column, count in cut.items())
+    return (f"Excel holds at most {EXCEL_MAX_CHARS:,} characters in a cell, so {sum(cut.values()):,} cell(s) were "
+            f"cut to fit ({parts}); the CSV and Parquet files keep them whole.")
 
 
 def to_excel_bytes(sheets: pd.DataFrame | Mapping[str, pd.DataFrame]) -> bytes:
     """An .xlsx workbook, spreadsheet-safe: one sheet per frame (a single frame becomes sheet "customers").
 
-    Excel holds at most 1,048,575 rows per sheet; larger tables raise ``DataError``.
+    Excel holds at most 1,048,575 rows per sheet; larger tables raise ``DataError``. Cells longer than
+    ``EXCEL_MAX_CHARS`` are cut to fit: ``excel_note`` says which.
     """
     if isinstance(sheets, pd.DataFrame):
         sheets = {"customers": sheets}

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
+from segmentation.choose.redundancy import result_repeats
 from segmentation.choose.stability import single_threaded
 from segmentation.common import segment_label
 from segmentation.errors import ConfigError, DataError
@@ -113,11 +114,13 @@ def label_warnings(labels: np.ndarray, *, requested: int | None = None, silhouet
 
 
 def result_warnings(result: SegmentationResult) -> list[Diagnostic]:
-    """``label_warnings`` for a pipeline result: the requested number of segments comes from its config."""
+    """``label_warnings`` for a pipeline result: the requested number of segments comes from its config; plus
+    ``repeats_column`` when the segments mostly repeat a categorical column (``redundancy.result_repeats``)."""
     requested = dict(result.config.cluster.params).get("n_clusters")
     silhouette = result.metrics.get("silhouette") if result.metrics else None
-    return label_warnings(result.labels, requested=int(requested) if requested else None,
-                          silhouette=float(silhouette) if silhouette is not None else None)
+    found = label_warnings(result.labels, requested=int(requested) if requested else None,
+                           silhouette=float(silhouette) if silhouette is not None else None)
+    return found + [Diagnostic("repeats_column", "warning", o.message) for o in result_repeats(result)[:1]]
 
 
 def silhouette_table(Z: np.ndarray, labels: np.ndarray, sample_size: int = 2000, random_state: int = 0

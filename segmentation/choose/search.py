@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from segmentation.choose.redundancy import prefer_informative
 from segmentation.choose.stability import agreement, scale_params, single_threaded, subsample
 from segmentation.config import ClusterConfig, RunConfig
 from segmentation.errors import ConfigError, DataError, SegmentationError
@@ -35,6 +36,7 @@ from segmentation.understand.metrics import (
     GIANT_SHARE,
     NOISE_COMFORTABLE,
     SILHOUETTE_WEAK,
+    TINY_SHARE,
     verdict,
 )
 
@@ -98,7 +100,7 @@ class Leaderboard:
     sample_rows: int = 0
     null_silhouette: float = float("nan")
     """Silhouette of k-means with the winner's number of segments on random data shaped like the customers."""
-    min_share: float = 0.03
+    min_share: float = TINY_SHARE
     max_noise: float = NOISE_COMFORTABLE
     max_share: float = GIANT_SHARE
     """Above this share the largest segment costs score (see ``GIANT_WEIGHT``)."""
@@ -255,7 +257,7 @@ def null_silhouette(Z: np.ndarray, k: int, random_state: int = 0) -> float:
 # --------------------------------------------------------------------------- search
 def search(Z: np.ndarray, *, algorithms: Sequence[str] = ALGORITHMS, k_range: tuple[int, int] | None = None,
            sample_size: int = 5000, random_state: int = 42, stability_resamples: int = 3,
-           on_progress: ProgressFn | None = None, min_share: float = 0.03,
+           on_progress: ProgressFn | None = None, min_share: float = TINY_SHARE,
            max_noise: float = NOISE_COMFORTABLE, max_share: float = GIANT_SHARE) -> Leaderboard:
     """Search clusterings of cluster space ``Z`` and recommend one.
 
@@ -496,7 +498,7 @@ def _reason(frame: pd.DataFrame, recommended: int | None, eligible: bool, struct
 # --------------------------------------------------------------------------- one call
 def auto_segment(table: pd.DataFrame, base_config: RunConfig | None = None, *,
                  algorithms: Sequence[str] = ALGORITHMS, max_k: int | None = None, sample_size: int = 5000,
-                 stability_resamples: int = 3, min_share: float = 0.03,
+                 stability_resamples: int = 3, min_share: float = TINY_SHARE,
                  max_noise: float = NOISE_COMFORTABLE, max_share: float = GIANT_SHARE,
                  on_progress: ProgressFn | None = None, digest: str | None = None, cache: StageCache | None = None,
                  ) -> tuple[SegmentationResult, Leaderboard]:
@@ -508,7 +510,8 @@ def auto_segment(table: pd.DataFrame, base_config: RunConfig | None = None, *,
     from the pipeline's stage cache, so the second run costs only the clustering
     and the profiles. ``max_k`` caps the number of segments tried. The result's
     notes start with the recommendation's reason. Progress goes to
-    ``on_progress`` with the pipeline's stage names plus "search".
+    ``on_progress`` with the pipeline's stage names plus "search". A recommendation whose segments only repeat a
+    categorical column gives way to a close runner-up that does not (``redundancy.prefer_informative``).
     """
     from segmentation.pipeline import DEFAULT_CACHE, run
 
@@ -520,6 +523,7 @@ def auto_segment(table: pd.DataFrame, base_config: RunConfig | None = None, *,
     leaderboard = search(first.embedding, algorithms=algorithms, k_range=(2, max(2, k_high)), sample_size=sample_size,
                          random_state=config.random_state, stability_resamples=stability_resamples,
                          on_progress=on_progress, min_share=min_share, max_noise=max_noise, max_share=max_share)
+    leaderboard = prefer_informative(leaderboard, first)   # segments that only repeat a column teach nothing
     chosen = leaderboard.recommended_config
     result = first
     if chosen is not None and chosen != config.cluster:

@@ -71,10 +71,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _extension_modules() -> list:
-    """Command groups that live beside their feature: workspace, choosing, acting."""
-    from segmentation.cli import act, choose, workspace
+    """Command groups that live beside their feature: workspace, choosing, acting, value."""
+    from segmentation.cli import act, choose, value, workspace
 
-    return [workspace, choose, act]
+    return [workspace, choose, act, value]
 
 
 def config_from_args(args: argparse.Namespace, table: Any) -> RunConfig:
@@ -103,7 +103,10 @@ def cmd_run(args: argparse.Namespace) -> int:
     dataset = customers_of(loaded, args, say)
     config = config_from_args(args, dataset.table)
     result = run(dataset.table, config, progress_printer(args.quiet), digest=dataset.digest)
-    files = write_run(result, args.out, include_pii=args.include_pii, dataset_name=dataset.name,
+    from segmentation.cli.llm import write_with_model
+
+    result, written_names = write_with_model(result, args, args.out, say)   # unchanged without --llm-url
+    files = write_run(result, args.out, names=written_names, include_pii=args.include_pii, dataset_name=dataset.name,
                       **export_options(args))
     if args.project:
         from segmentation.cli.workspace import workspace_from_args

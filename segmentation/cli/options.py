@@ -56,6 +56,9 @@ def add_representation_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--role", action="append", default=[], type=role_override, metavar="COLUMN=ROLE",
                         help=f"override a column's role ({', '.join(ROLES)}); e.g. segment=label to check the "
                              "segments against known groups")
+    parser.add_argument("--outcome", action="append", default=[], metavar="COLUMN",
+                        help="a known outcome (churned, subscribed, a rating): never a feature; each segment gets "
+                             "its rate with a 95%% interval and lift in profiles.csv (same as --role COLUMN=outcome)")
     parser.add_argument("--no-rollup", action="store_true",
                         help="segment order lines as they are (by default a file of order lines is rolled up to "
                              "one row per customer, as the app's Data page offers)")
@@ -63,8 +66,14 @@ def add_representation_options(parser: argparse.ArgumentParser) -> None:
                         help="the file is order lines with these columns (when they are not recognised); the "
                              f"parts are {', '.join(LAYOUT_PARTS)} (quantity and price may replace amount)")
     parser.add_argument("--seed", type=int, default=42, help="random seed (default 42)")
-    parser.add_argument("--include-pii", action="store_true", help="keep PII columns in the exported customers")
+    parser.add_argument("--include-pii", action="store_true",
+                        help="keep personal data unmasked in the exported customers: PII columns, and the "
+                             "e-mail addresses and phone numbers inside free text (masked as <EMAIL> / <PHONE> "
+                             "by default)")
     parser.add_argument("--quiet", action="store_true", help="print only errors")
+    from segmentation.cli.llm import add_llm_options
+
+    add_llm_options(parser)
 
 
 def customers_of(dataset: Any, args: argparse.Namespace, say: Callable[[str], None]) -> Any:
@@ -79,7 +88,7 @@ def customers_of(dataset: Any, args: argparse.Namespace, say: Callable[[str], No
     layout = layout_from_mapping(dataset.table, args.orders) if args.orders else detect_transactions(dataset.table)
     if layout is None:
         return dataset
-    rolled, notes = rollup_dataset(dataset, layout)
+    rolled, notes = rollup_dataset(dataset, layout, predict=True)  # predicted value, when the history allows
     say(f"Rolled up {len(dataset.table):,} order lines to {len(rolled.table):,} customers "
         f"(--no-rollup keeps the rows). {layout.describe()}")
     restated = f"rolled up into {len(rolled.table):,} customers."   # the line above already says so
@@ -95,7 +104,7 @@ def base_config(table: Any, args: argparse.Namespace, text_weight: float) -> Run
     from segmentation.config import BlendConfig, ReduceConfig
     from segmentation.pipeline import default_config
 
-    config = default_config(table, dict(args.role))
+    config = default_config(table, {**dict(args.role), **{c: "outcome" for c in getattr(args, "outcome", [])}})
     text = TextConfig(columns=tuple(args.text) or config.text.columns, model=args.model,
                       mask_pii=not getattr(args, "no_mask_pii", False))
     return config.replace(

@@ -74,7 +74,10 @@ def register(subparsers: Any) -> None:
     export.add_argument("--project", required=True, help="project name (or id)")
     export.add_argument("--run", type=int, default=None, metavar="ID", help="run id (default: the latest run)")
     export.add_argument("--out", required=True, help="output folder (created if missing)")
-    export.add_argument("--include-pii", action="store_true", help="keep PII columns in the exported customers")
+    export.add_argument("--include-pii", action="store_true",
+                        help="keep personal data unmasked in the exported customers: PII columns, and the "
+                             "e-mail addresses and phone numbers inside free text (masked as <EMAIL> / <PHONE> "
+                             "by default)")
     add_export_options(export)
     add_workspace_argument(export)
     export.set_defaults(handler=cmd_export)

@@ -357,6 +357,23 @@ def mask_texts(texts: Sequence[str], region: str = "GB") -> list[str]:
     return [mask_text(t, region) for t in texts]
 
 
+def mask_text_column(series: pd.Series, region: str = "GB") -> pd.Series:
+    """:func:`mask_text` for every text cell of a column (for exports); missing cells and values that are not
+    text stay as they are, and so do the index, the name and a string dtype.
+
+    Only cells holding an "@" or at least seven digits can hold an identifier, so only those are masked one by one.
+    """
+    _phone_pattern(region)
+    text = series.astype("string")
+    candidates = (text.str.contains("@", regex=False) | (text.str.count(r"\d") >= 7)).fillna(False)
+    candidates &= series.map(lambda v: isinstance(v, str)).astype(bool)
+    if not candidates.any():
+        return series.copy()
+    out = series.astype(object).copy()
+    out[candidates] = [mask_text(v, region) for v in series[candidates]]
+    return out.astype(series.dtype) if isinstance(series.dtype, pd.StringDtype) else out
+
+
 # --------------------------------------------------------------------------------------------------------------------
 # Partial masking for display
 # --------------------------------------------------------------------------------------------------------------------

@@ -12,34 +12,35 @@ decompression bombs and reads Parquet and Excel; delimited text is read in
 from __future__ import annotations
 
 import codecs
-import gzip
 import hashlib
 import io
 import json
+import math
 import os
-import zipfile
+import re
+import unicodedata
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from segmentation.config import APP_MAX_UPLOAD_MB
+from segmentation.config import APP_MAX_UPLOAD_BYTES, APP_MAX_UPLOAD_MB
 from segmentation.errors import ConfigError, DataError
 from segmentation.ingest.delimited import SNIFF_CHARS, read_delimited
 from segmentation.ingest.parse import LoadLog, clean_header, convert_excel_column, excel_header_text, is_blank_cell
+from segmentation.ingest.unpack import check_parquet, check_xlsx, gunzip, gunzip_head
 
 SUPPORTED_FORMATS = "Upload CSV, TSV, Excel (.xlsx) or Parquet."
 
-# Decompression guards. Real exports compress 5-20x (very repetitive CSVs up to a
-# few hundred x); zip/XML bombs compress thousands of times, so a ratio bound
-# catches them before anything is inflated.
-MAX_DECOMPRESSED_BYTES = 8 * 1024**3
-MAX_COMPRESSION_RATIO = 1000
-MAX_XLSX_MEMBER_BYTES = 1024**3
-MAX_XLSX_TOTAL_BYTES = 2 * 1024**3
-MAX_XLSX_RATIO = 200
-MAX_XLSX_MEMBERS = 10_000
+MAX_NAME_CHARACTERS = 80
+"""A name derived from a file name is cut to this many characters (the extension kept)."""
+
+# Characters that move, hide or break text: C0/C1 controls, line and paragraph separators, bidirectional
+# overrides and isolates (which can make "gpj.csv" look like "vsc.jpg"), zero-width spaces and the byte-order mark.
+_UNSAFE_NAME_CHARACTERS = re.compile(
+    r"[\x00-\x1f\x7f-\x9f\u2028\u2029\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff\s]+"
+)
 
 _EMPTY_REJECTED = ("line", "reason", "raw")
 
@@ -162,15 +163,39 @@ class Dataset:
 # Public functions
 # --------------------------------------------------------------------------------------------------------------------
 def check_upload_size(n_bytes: int) -> None:
-    """Refuse uploads above :data:`APP_MAX_UPLOAD_MB`; the command line handles larger files."""
+    """Refuse uploads above :data:`APP_MAX_UPLOAD_BYTES` (megabytes of 1,000,000 bytes, as Streamlit's uploader
+    counts them); the command line handles larger files."""
     if n_bytes <= 0:
         raise DataError("The file is empty.")
-    limit = APP_MAX_UPLOAD_MB * 1024 * 1024
-    if n_bytes > limit:
+    if n_bytes > APP_MAX_UPLOAD_BYTES:
+        size = f"{math.ceil(n_bytes / 100_000) / 10:,.1f}"  # rounded up: never shown as equal to the limit
         raise DataError(
-            f"The file is {n_bytes / 1024 / 1024:,.0f} MB; the app accepts files up to {APP_MAX_UPLOAD_MB} MB. "
+            f"The file is {size} MB; the app accepts files up to {APP_MAX_UPLOAD_MB} MB. "
             "Upload a sample, or run the command line (python -m segmentation run FILE), which has no size limit."
         )
+
+
+def display_name(file_name: str, fallback: str = "data") -> str:
+    """A name to show and store for a file: ``file_name`` cleaned, never refused.
+
+    File names come from the analyst's disk or browser and may hold anything: the folder part (before the last
+    ``/`` or ``\\``, unless the name holds a web address) is dropped, line breaks, tabs, other control and
+    invisible characters and runs of spaces become one space, and a name longer than :data:`MAX_NAME_CHARACTERS`
+    is shortened with "…" before its extension, which stays. ``fallback`` is used when nothing is left. Names the
+    analyst types (project names) are validated instead, with a message.
+    """
+    text = unicodedata.normalize("NFC", str(file_name))
+    if "://" not in text:  # "[click](http://x).csv" is a name that holds a web address, not a folder
+        text = re.split(r"[/\\]", text)[-1]
+    text = _UNSAFE_NAME_CHARACTERS.sub(" ", text).strip()
+    if not text:
+        return fallback
+    if len(text) > MAX_NAME_CHARACTERS:
+        found = re.search(r"(?:\.[A-Za-z0-9]{1,8}){1,2}$", text)  # ".csv", ".csv.gz"
+        extension = found.group(0) if found else ""
+        keep = MAX_NAME_CHARACTERS - len(extension) - 1
+        text = text[: len(text) - len(extension)][:keep].rstrip() + "…" + extension
+    return text
 
 
 def preview_text(source: bytes, encoding: str, n_lines: int = 20) -> str:
@@ -187,7 +212,7 @@ def preview_text(source: bytes, encoding: str, n_lines: int = 20) -> str:
         ) from None
     head = bytes(source[: 4 * SNIFF_CHARS])
     if head[:2] == b"\x1f\x8b":
-        head = _gunzip(bytes(source), limit=SNIFF_CHARS, strict=False)
+        head = gunzip_head(bytes(source), limit=SNIFF_CHARS)
     text = head.decode(encoding, errors="replace")
     if text.startswith("\ufeff"):
         text = text[1:]
@@ -202,11 +227,13 @@ def load_table(
     Accepts Parquet, Excel (.xlsx), delimited text (comma, semicolon, tab, pipe) and
     gzip of any of these. Raises :class:`DataError` with a message that says what to
     do when the file cannot be used; otherwise every change (renamed columns,
-    rejected rows, cells kept as text) is listed in ``Dataset.report``.
+    rejected rows, cells kept as text) is listed in ``Dataset.report``. ``name``
+    (by default the file's name) is cleaned with :func:`display_name`.
+    Compressed input is inflated under the budget of :mod:`segmentation.ingest.unpack`.
     """
     options = options or LoadOptions()
     raw, default_name = _read_source(source)
-    name = name or default_name
+    name = display_name(name or default_name)
     if not raw:
         raise DataError("The file is empty.")
     digest = hashlib.sha256(raw).hexdigest()
@@ -215,7 +242,7 @@ def load_table(
 
     data, suffix = raw, ""
     if raw[:2] == b"\x1f\x8b":
-        data, suffix = _gunzip(raw, limit=MAX_DECOMPRESSED_BYTES, strict=True), " (gzip)"
+        data, suffix = gunzip(raw, name), " (gzip)"
         if not data:
             raise DataError(f"{name!r} is an empty gzip archive; there is no table inside.")
         if data[:2] == b"\x1f\x8b":
@@ -280,33 +307,6 @@ def _read_source(source: bytes | str | os.PathLike[str]) -> tuple[bytes, str]:
         raise DataError(f"'{path}' cannot be read ({exc.strerror}). Check that the file is readable.") from exc
 
 
-def _gunzip(raw: bytes, limit: int, strict: bool) -> bytes:
-    """Inflate gzip data in chunks so a bomb is stopped before it fills the memory."""
-    out = io.BytesIO()
-    try:
-        with gzip.GzipFile(fileobj=io.BytesIO(raw)) as stream:
-            while chunk := stream.read(4 * 1024 * 1024):
-                out.write(chunk)
-                size = out.tell()
-                if size >= limit:
-                    if not strict:
-                        return out.getvalue()[:limit]
-                    raise DataError(
-                        f"The gzip file expands to more than {limit / 1024**3:.0f} GB. "
-                        "Split it, or load a sample of the rows."
-                    )
-                if size > 100 * 1024 * 1024 and size > MAX_COMPRESSION_RATIO * len(raw):
-                    raise DataError(
-                        "The gzip file expands more than a thousand times, which real tables never do; "
-                        "it was refused as a possible decompression bomb."
-                    )
-    except (OSError, EOFError, zipfile.BadZipFile) as exc:
-        if not strict:
-            return out.getvalue()
-        raise DataError(f"The gzip file is damaged ({exc}). Download or export it again.") from exc
-    return out.getvalue()
-
-
 def _sniff_format(data: bytes, name: str) -> str:
     if data[:4] == b"PAR1":
         if data[-4:] != b"PAR1":
@@ -337,6 +337,7 @@ def _sniff_format(data: bytes, name: str) -> str:
 # Parquet and Excel
 # --------------------------------------------------------------------------------------------------------------------
 def _read_parquet(data: bytes, name: str) -> tuple[pd.DataFrame, LoadLog]:
+    check_parquet(data, name)
     log = LoadLog()
     try:
         table = pd.read_parquet(io.BytesIO(data))
@@ -369,61 +370,8 @@ def _plain_dtype(series: pd.Series) -> pd.Series:
     return series
 
 
-def _check_xlsx(data: bytes, name: str) -> None:
-    """Refuse zip archives that are not workbooks, and zip/XML bombs, before openpyxl inflates anything."""
-    try:
-        archive = zipfile.ZipFile(io.BytesIO(data))
-    except zipfile.BadZipFile as exc:
-        raise DataError(f"{name!r} is a damaged zip/Excel file ({exc}). Save it again from Excel.") from exc
-    with archive:
-        infos = archive.infolist()
-        names = {info.filename for info in infos}
-        if "[Content_Types].xml" not in names or "xl/workbook.xml" not in names:
-            raise DataError(
-                f"{name!r} is a zip archive, not an Excel workbook. Unzip it and upload the CSV, TSV, "
-                "Excel (.xlsx) or Parquet file inside."
-            )
-        if len(infos) > MAX_XLSX_MEMBERS:
-            raise DataError(f"{name!r} holds {len(infos):,} parts, far more than a real workbook; it was refused.")
-        # Python's zipfile never inflates past the declared size, so checking the
-        # declared sizes bounds what openpyxl can be made to read.
-        total = 0
-        for info in infos:
-            total += info.file_size
-            ratio = info.file_size / max(info.compress_size, 1)
-            if (
-                info.file_size > MAX_XLSX_MEMBER_BYTES
-                or total > MAX_XLSX_TOTAL_BYTES
-                or (info.file_size > 1024 * 1024 and ratio > MAX_XLSX_RATIO)
-            ):
-                raise DataError(
-                    f"{name!r} was refused: its part '{info.filename}' expands {ratio:,.0f} times to "
-                    f"{info.file_size / 1024**2:,.0f} MB, which looks like a zip bomb. "
-                    "Save the sheet as CSV and upload that."
-                )
-        for info in infos:
-            if not info.filename.endswith((".xml", ".rels", ".vml")):
-                continue
-            with archive.open(info) as member:
-                head = member.read(4096)
-            # Entity declarations live in a DTD at the top; real workbooks never have one.
-            if b"<!DOCTYPE" in head or b"<!ENTITY" in head:
-                raise DataError(
-                    f"{name!r} was refused: its part '{info.filename}' declares XML entities, which Excel never "
-                    "writes and XML bombs use. Save the sheet as CSV and upload that."
-                )
-        try:
-            from defusedxml import ElementTree as SafeET
-
-            SafeET.fromstring(archive.read("xl/workbook.xml"))
-        except Exception as exc:  # defusedxml raises its own types for forbidden constructs
-            raise DataError(
-                f"{name!r} has an unreadable workbook description ({exc}). Save it again from Excel."
-            ) from exc
-
-
 def _read_excel(data: bytes, name: str, options: LoadOptions) -> tuple[pd.DataFrame, LoadLog]:
-    _check_xlsx(data, name)
+    check_xlsx(data, name)
     log = LoadLog()
     try:
         import openpyxl

@@ -1,8 +1,13 @@
-"""Infer each column's role (id, numeric, categorical, text, date, pii, ignore) with a reason the analyst can read.
+"""Infer each column's role (id, numeric, categorical, text, date, pii, describe, ignore) with a reason to read.
 
-``label`` is never inferred: only the analyst knows which column holds known
-groups. Every inferred role can be overridden; :func:`resolve_roles` applies the
-overrides and refuses ones that name a column the table does not have.
+``label`` and ``outcome`` are never inferred: only the analyst knows which column
+holds known groups or an outcome to explain. The columns a roll-up of order lines
+adds to describe customers (the RFM group, predicted value) are "describe": shown
+in profiles, on the map and in exports, never features, because they restate
+recency, frequency and monetary value, which already are; the three RFM scores are
+"ignore" for the same reason. Every inferred role can be overridden;
+:func:`resolve_roles` applies the overrides and refuses ones that name a column
+the table does not have.
 """
 
 from __future__ import annotations
@@ -14,34 +19,12 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from segmentation.common import name_tokens
+from segmentation.common import ID_WORDS, name_tokens
 from segmentation.config import ROLES
 from segmentation.errors import ConfigError
 from segmentation.ingest.privacy import detect_pii
 
-_ID_TOKENS = frozenset(
-    {
-        "id",
-        "ids",
-        "key",
-        "code",
-        "uid",
-        "uuid",
-        "guid",
-        "custid",
-        "userid",
-        "clientid",
-        "customerid",
-        "memberid",
-        "accountid",
-        "number",
-        "no",
-        "nr",
-        "num",
-        "ref",
-        "reference",
-    }
-)
+_ID_TOKENS = ID_WORDS | {"key", "number", "no", "nr", "num", "ref", "reference"}
 _PERSON_TOKENS = frozenset(
     {
         "customer",
@@ -78,9 +61,22 @@ _MEASURE_TOKENS = frozenset(
 )
 # Words that name a grouping: values that happen to be distinct single words (a tiny table) are still categories.
 _CATEGORY_TOKENS = frozenset(
-    {"group", "segment", "category", "class", "type", "kind", "tier", "status", "level", "plan", "band", "bucket"}
+    {"group", "segment", "category", "class", "type", "kind", "tier", "status", "level", "plan", "band", "bucket",
+     "favourite", "favorite"}
 )
-_DATE_LIKE = re.compile(
+# Columns a roll-up of order lines adds (ingest.orders, value): they restate recency, frequency and monetary value.
+_RFM_SCORES = frozenset({"rfm_r", "rfm_f", "rfm_m", "rfm_score"})
+DESCRIBE_ONLY: dict[str, str] = {
+    "rfm_group": "The customer's RFM group (Champions … Lost)",
+    "p_alive": "The predicted chance that the customer is still active",
+    "expected_purchases": "The predicted number of purchases over the horizon",
+    "predicted_clv": "The predicted customer lifetime value",
+    "value_at_risk": "Predicted value at risk (lifetime value × chance of having left)",
+}
+"""Roll-up columns inferred as "describe": they describe segments (profiles, map, exports) but never drive them."""
+LIST_SEPARATOR = "; "
+"""How a roll-up joins a customer's texts (``ingest.orders.TEXT_SEPARATOR``)."""
+DATE_LIKE = re.compile(
     r"^\s*(?:\d{4}-\d{1,2}-\d{1,2}|\d{1,4}[/.-]\d{1,2}[/.-]\d{1,4}|\d{1,2}[- ][A-Za-z]{3,9}[- ,]+\d{2,4}|"
     r"[A-Za-z]{3,9}\.? \d{1,2},? \d{4})(?:[ T]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?(?:Z|[+-]\d{2}:?\d{2})?\s*$"
 )
@@ -151,6 +147,12 @@ def _infer_one(series: pd.Series, column: str) -> ColumnRole:
         present = present[present.astype(str).str.strip() != ""]
     if present.empty:
         return ColumnRole(column, "ignore", "Every value is empty.")
+    if column in _RFM_SCORES:
+        return ColumnRole(column, "ignore", "An RFM score (1-5) made from recency, frequency or monetary value, "
+                                            "which are already features: kept in exports, not counted twice.")
+    if column in DESCRIBE_ONLY:
+        return ColumnRole(column, "describe", f"{DESCRIBE_ONLY[column]}: describes segments in profiles, on the map "
+                                              "and in exports, but does not drive them.")
     distinct = int(present.nunique())
     if distinct == 1:
         value = present.iloc[0]
@@ -234,11 +236,16 @@ def _infer_strings(present: pd.Series, column: str, n: int, distinct: int) -> Co
             f"Named like a customer identifier; values repeat ({distinct:,} distinct in {len(present):,} rows), "
             "so one customer has several rows.",
         )
-    if float(sample.str.match(_DATE_LIKE.pattern).mean()) >= 0.9:
+    if float(sample.str.match(DATE_LIKE.pattern).mean()) >= 0.9:
         parsed = pd.to_datetime(sample, errors="coerce", format="mixed")
         if parsed.notna().mean() >= 0.9:
             return ColumnRole(column, "date", f"Text dates such as {sample.iloc[0]!r}.")
-    if mean_words >= 5 or (unique_share >= 0.5 and mean_words >= 2):
+    if _is_name_list(sample):
+        return ColumnRole(
+            column, "ignore", "Lists of short names joined with '; ' (e.g. the products a customer bought): not "
+                              "the customers' own words, so not embedded as free text.")
+    grouping = any(t in _CATEGORY_TOKENS for t in name_tokens(column))  # "favourite_category": short names
+    if mean_words >= 5 or (unique_share >= 0.5 and mean_words >= 2 and not grouping):
         return ColumnRole(
             column, "text", f"{unique_share:.0%} unique strings averaging {mean_words:.0f} words → free text."
         )
@@ -265,16 +272,34 @@ def _infer_strings(present: pd.Series, column: str, n: int, distinct: int) -> Co
     return ColumnRole(column, "categorical", f"{distinct} distinct short values → categories.")
 
 
+def _is_name_list(sample: pd.Series) -> bool:
+    """Most values are lists of short names joined by a roll-up ("MUG; PLATE"), names that recur across customers.
+
+    Customers' own texts joined the same way are long and rarely repeat word for word, so they stay free text.
+    """
+    joined = sample.str.contains(LIST_SEPARATOR, regex=False)
+    if float(joined.mean()) < 0.3:
+        return False
+    pieces = sample.str.split(LIST_SEPARATOR, regex=False).explode().str.strip()
+    pieces = pieces[pieces != ""]
+    if pieces.empty:
+        return False
+    short = float(pieces.str.count(r"\S+").mean()) <= 6
+    return bool(short and pieces.nunique() <= 0.5 * len(pieces))
+
+
 def infer_roles(table: pd.DataFrame) -> dict[str, ColumnRole]:
     """Each column's role with a plain-language reason, in the table's column order.
 
     Constant and empty columns are "ignore"; identifiers, dates and direct
-    identifiers (pii) are recognised from names and values; "label" is never
-    inferred. A column's name outweighs a coincidence of values: one named like
-    a measure ("spend", "Total_Amount", "visits", "age", "score") stays numeric
-    even when its values run 0, 1, 2, …, and one named like a grouping
-    ("group", "segment", "type") stays categorical even when every value
-    differs. Without a telling name the values decide, so unseen files work.
+    identifiers (pii) are recognised from names and values; "label" and
+    "outcome" are never inferred; the RFM group and predicted value columns of a
+    roll-up are "describe" and its RFM scores and lists of product names "ignore".
+    A column's name outweighs a coincidence of values: one named like a measure
+    ("spend", "Total_Amount", "visits", "age", "score") stays numeric even when
+    its values run 0, 1, 2, …, and one named like a grouping ("group",
+    "segment", "type") stays categorical even when every value differs. Without
+    a telling name the values decide, so unseen files work.
     Large tables are judged on an evenly spaced sample of 5,000 rows for word
     counts; uniqueness is always measured on the full column.
     """

@@ -15,7 +15,15 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from segmentation.common import NOISE_NAME, segment_label
-from segmentation.plots.theme import MUTED, SEGMENT_PALETTE, UNASSIGNED_COLOUR, rgba, segment_colour, titled
+from segmentation.plots.theme import (
+    MUTED,
+    SEGMENT_PALETTE,
+    UNASSIGNED_COLOUR,
+    plain_label,
+    rgba,
+    segment_colour,
+    titled,
+)
 from segmentation.understand.metrics import GOOD_VALUES
 
 if TYPE_CHECKING:  # the figures only read finished results
@@ -39,7 +47,8 @@ def flow_figure(flows: pd.DataFrame, left: Sequence[str], right: Sequence[str],
     there; a label without flows still gets its node). ``colours`` maps a label to its colour (missing labels
     take the segment palette in order, Unassigned grey). An optional boolean ``kept`` column marks the links
     of customers who kept their segment (default: the same label on both sides); they are drawn stronger.
-    Link widths are customer counts, so they add up to the number of customers compared.
+    Link widths are customer counts, so they add up to the number of customers compared. Labels, ``title`` and
+    the side titles are drawn as plain text; ``subtitle`` is plotly markup.
     """
     colours = dict(colours or {})
     for position, label in enumerate(dict.fromkeys([*left, *right])):
@@ -52,7 +61,8 @@ def flow_figure(flows: pd.DataFrame, left: Sequence[str], right: Sequence[str],
     kept = flows["kept"] if "kept" in flows.columns else flows["from"] == flows["to"]
     figure = go.Figure(go.Sankey(
         arrangement="snap",
-        node=dict(label=[*left, *right], color=[colours[s] for s in [*left, *right]], pad=14, thickness=16,
+        node=dict(label=[plain_label(s) for s in [*left, *right]], color=[colours[s] for s in [*left, *right]],
+                  pad=14, thickness=16,
                   line=dict(width=0), hovertemplate="%{label}: %{value:,} customers<extra></extra>"),
         link=dict(source=[left_index[s] for s in flows["from"]], target=[right_index[s] for s in flows["to"]],
                   value=[int(v) for v in flows["customers"]],
@@ -61,9 +71,9 @@ def flow_figure(flows: pd.DataFrame, left: Sequence[str], right: Sequence[str],
     ))
     for text, x, anchor in ((left_title, 0, "left"), (right_title, 1, "right")):
         if text:
-            figure.add_annotation(text=text, x=x, y=1.06, xref="paper", yref="paper", showarrow=False,
+            figure.add_annotation(text=plain_label(text), x=x, y=1.06, xref="paper", yref="paper", showarrow=False,
                                   xanchor=anchor, font=dict(size=12, color=MUTED))
-    return titled(figure, title, subtitle, height=max(380, 34 * max(len(left), len(right)) + 160))
+    return titled(figure, plain_label(title), subtitle, height=max(380, 34 * max(len(left), len(right)) + 160))
 
 
 def comparison_flow_figure(comparison: RunComparison) -> go.Figure:

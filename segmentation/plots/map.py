@@ -23,6 +23,7 @@ from segmentation.plots.theme import (
     HIGHLIGHT_COLOUR,
     MUTED,
     UNASSIGNED_COLOUR,
+    plain_label,
     segment_colour,
     segment_order,
     wrap,
@@ -95,18 +96,23 @@ def sample_rows(labels: np.ndarray, max_points: int, random_state: int = 0, min_
 
 def _hover_frame(result: SegmentationResult, rows: np.ndarray, names: Mapping[int, str] | None,
                  hover_fields: Sequence[str]) -> tuple[np.ndarray, str]:
-    """customdata (row position first) and the matching hover template."""
+    """customdata (row position first) and the matching hover template.
+
+    plotly inserts customdata into the template as markup: every text in it (ids, names, values, snippets) is
+    made plain with ``plain_label`` here, and so are the column names written into the template."""
     table = result.table
     labels = np.asarray(result.labels, dtype=int)[rows]
-    columns: list[np.ndarray] = [rows.astype(object), np.asarray(result.row_ids, dtype=object)[rows],
-                                 np.array([segment_label(int(s), names) for s in labels], dtype=object)]
+    columns: list[np.ndarray] = [rows.astype(object),
+                                 np.array([plain_label(i) for i in np.asarray(result.row_ids, dtype=object)[rows]],
+                                          dtype=object),
+                                 np.array([plain_label(segment_label(int(s), names)) for s in labels], dtype=object)]
     lines = ["<b>%{customdata[1]}</b>", "%{customdata[2]}"]
     for field in hover_fields:
         if field not in table.columns:
             continue
         values = table[field].iloc[rows]
-        columns.append(_display_values(values))
-        lines.append(f"{field}: %{{customdata[{len(columns) - 1}]}}")
+        columns.append(np.array([plain_label(v) for v in _display_values(values)], dtype=object))
+        lines.append(f"{plain_label(field)}: %{{customdata[{len(columns) - 1}]}}")
     texts = np.asarray(result.texts, dtype=object)[rows] if len(result.texts) else np.array([""] * len(rows))
     snippets = np.array([text_snippet(t) for t in texts], dtype=object)
     if any(snippets):
@@ -158,7 +164,8 @@ def map_figure(result: SegmentationResult, color_by: str = SEGMENT, names: Mappi
     ``highlight`` (row positions, e.g. the customers a search found) are drawn
     on top as dark rings in a trace of their own, named ``highlight_label`` and
     the count; highlighted customers are always drawn, sampled or not, up to
-    ``max_points`` of them.
+    ``max_points`` of them. Values, column names, segment names and ids are
+    drawn as plain text (``theme.plain_label``), never as markup.
     """
     labels = np.asarray(result.labels, dtype=int)
     n = len(labels)
@@ -186,19 +193,20 @@ def map_figure(result: SegmentationResult, color_by: str = SEGMENT, names: Mappi
         # Unassigned is drawn first, underneath the segments, but listed last in the legend
         for segment in ([-1] if -1 in order else []) + [s for s in order if s >= 0]:
             share = (labels == segment).mean()
-            add(sampled == segment, f"{segment_label(segment, names)} · {share:.0%}", segment_colour(segment))
+            add(sampled == segment, f"{plain_label(segment_label(segment, names))} · {share:.0%}",
+                segment_colour(segment))
             fig.data[-1].legendrank = 1000 + order.index(segment)
         title = "Customers by segment"
     elif color_by in result.table.columns:
         values = result.table[color_by].iloc[rows]
-        title = f"Customers by {color_by}"
+        title = f"Customers by {plain_label(color_by)}"
         if pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
             numbers = values.to_numpy(dtype=float, na_value=np.nan)
             missing = np.isnan(numbers)
             if missing.any():
                 add(missing, MISSING_VALUE, UNASSIGNED_COLOUR)
-            add(~missing, color_by, numbers[~missing], colorscale="Viridis", showscale=True,
-                colorbar=dict(title=dict(text=color_by), thickness=14, len=0.75))
+            add(~missing, plain_label(color_by), numbers[~missing], colorscale="Viridis", showscale=True,
+                colorbar=dict(title=dict(text=plain_label(color_by)), thickness=14, len=0.75))
             fig.update_layout(showlegend=bool(missing.any()))
         else:
             text = values.astype("string").fillna(MISSING_VALUE).to_numpy(dtype=object)
@@ -207,13 +215,14 @@ def map_figure(result: SegmentationResult, color_by: str = SEGMENT, names: Mappi
             for i, value in enumerate(top + ([OTHER_VALUES] if (grouped == OTHER_VALUES).any() else [])):
                 colour = UNASSIGNED_COLOUR if value in (OTHER_VALUES, MISSING_VALUE) else \
                     CATEGORY_PALETTE[i % len(CATEGORY_PALETTE)]
-                add(grouped == value, str(value), colour)
+                add(grouped == value, plain_label(value), colour)
     else:
         raise ValueError(f"Cannot colour the map by {color_by!r}: it is neither 'segment' nor a column.")
     if len(marked):
         ring = np.isin(rows, marked)
-        fig.add_trace(go.Scattergl(x=xy[ring, 0], y=xy[ring, 1], mode="markers", name=f"{highlight_label} · "
-                                   f"{len(marked):,}", customdata=customdata[ring], hovertemplate=template,
+        fig.add_trace(go.Scattergl(x=xy[ring, 0], y=xy[ring, 1], mode="markers",
+                                   name=f"{plain_label(highlight_label)} · {len(marked):,}",
+                                   customdata=customdata[ring], hovertemplate=template,
                                    marker=dict(size=13, color=HIGHLIGHT_COLOUR, symbol="circle-open",
                                                line=dict(width=2, color=HIGHLIGHT_COLOUR)),
                                    legendrank=0, showlegend=True))

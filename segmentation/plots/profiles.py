@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from segmentation.plots.theme import DIVERGING_SCALE, FONT, MUTED, segment_tick, wrap
+from segmentation.plots.theme import DIVERGING_SCALE, FONT, MUTED, plain_label, segment_tick, wrap
 
 __all__ = ["heatmap_figure", "category_share_figure"]
 
@@ -39,7 +39,7 @@ def _grid_layout(fig: go.Figure, title: str, subtitle: str, n_rows: int) -> go.F
 
 
 def _header(label: Any, width: int = 12) -> str:
-    """A column header broken into short lines, so headers stay level instead of being tilted."""
+    """A column header broken into short lines (as plain text), so headers stay level instead of being tilted."""
     return wrap(str(label), width)
 
 
@@ -82,11 +82,12 @@ def category_share_figure(frame: pd.DataFrame, column: str, names: Mapping[int, 
     cells are shaded by the share itself. Row labels are in the segment colours.
     """
     if frame is None or frame.empty:
-        return _grid_layout(go.Figure(), f"Segments by {_pretty_column(column).lower()}", "Nothing to show.", 1)
+        return _grid_layout(go.Figure(), f"Segments by {plain_label(_pretty_column(column).lower())}",
+                            "Nothing to show.", 1)
     segments = [int(s) for s in frame.index]
     shares = frame.to_numpy(dtype=float)
     labels = [segment_tick(s, names) for s in segments]
-    what = _pretty_column(column).lower()
+    what = plain_label(_pretty_column(column).lower())  # it goes into the title and the hover template
     if overall is not None:
         everyone = overall.reindex(frame.columns).fillna(0.0).to_numpy(dtype=float)
         shares = np.vstack([shares, everyone])

@@ -24,6 +24,7 @@ from segmentation.plots.theme import (
     LEVEL_COLOURS,
     SEGMENT_PALETTE,
     empty_figure,
+    plain_label,
     segment_colour,
     titled,
 )
@@ -59,7 +60,7 @@ def silhouette_figure(table: pd.DataFrame, names: Mapping[int, str] | None = Non
     for segment, block in table.groupby("segment", sort=False):
         ys = np.arange(position, position + len(block))
         colour = segment_colour(int(segment))
-        label = segment_label(int(segment), names)
+        label = plain_label(segment_label(int(segment), names))
         fig.add_trace(go.Bar(
             x=block["silhouette"].to_numpy(), y=ys, orientation="h", name=label, width=1.0,
             marker=dict(color=colour, line=dict(width=0)), customdata=block[["row"]].to_numpy(),
@@ -139,12 +140,13 @@ def leaderboard_figure(leaderboard: Leaderboard) -> go.Figure:
         rows = plotted[plotted["algorithm"] == algorithm]
         offset = (i - (len(algorithms) - 1) / 2) * 0.08  # side by side at the same k, not on top of each other
         colour = CATEGORY_PALETTE[i % len(CATEGORY_PALETTE)]
-        hover = [f"{r.label}<br>{r.params}<br>silhouette {r.silhouette:.2f} · stability {r.stability:.2f}<br>"
+        hover = [f"{plain_label(r.label)}<br>{plain_label(r.params)}<br>"
+                 f"silhouette {r.silhouette:.2f} · stability {r.stability:.2f}<br>"
                  f"unassigned {r.noise_share:.0%} · smallest {r.smallest_share:.1%}"
-                 + (f"<br><i>{r.why_not}</i>" if r.why_not else "") for r in rows.itertuples()]
+                 + (f"<br><i>{plain_label(r.why_not)}</i>" if r.why_not else "") for r in rows.itertuples()]
         fig.add_trace(go.Scatter(
             x=rows["n_segments"] + offset, y=rows["silhouette"], mode="markers",
-            name=CLUSTERERS[algorithm].label if algorithm in CLUSTERERS else algorithm,
+            name=plain_label(CLUSTERERS[algorithm].label if algorithm in CLUSTERERS else algorithm),
             customdata=np.column_stack([rows.index.to_numpy()]), text=hover, hovertemplate="%{text}<extra></extra>",
             marker=dict(size=11, color=colour, symbol=["circle" if e else "circle-open" for e in rows["eligible"]],
                         line=dict(width=2, color=colour)),
@@ -173,7 +175,7 @@ def stability_figure(report: StabilityReport, names: Mapping[int, str] | None = 
     segments = report.segments
     if not len(segments):
         return empty_figure(title, "No segments to check: every customer is unassigned.")
-    labels = [segment_label(int(s), names) for s in segments["segment"]]
+    labels = [plain_label(segment_label(int(s), names)) for s in segments["segment"]]
     fig = go.Figure(go.Bar(
         x=segments["jaccard"], y=labels, orientation="h",
         marker=dict(color=[BADGE_COLOURS[b] for b in segments["badge"]], line=dict(width=0)),
@@ -198,14 +200,18 @@ def crosstab_figure(crosstab: pd.DataFrame, title: str = "Segments against known
     """A heat map of a cross-tab (segments as rows), each row as shares so segments of any size compare.
 
     Works for ``RunComparison.crosstab`` and ``KnownGroupsComparison.crosstab``:
-    a segment that matches one group well shows a single dark cell in its row.
+    a segment that matches one group well shows a single dark cell in its row. ``title`` (it may quote a
+    column's name), the segment names and the groups are drawn as plain text.
     """
+    title = plain_label(title)
     if crosstab is None or not crosstab.size:
         return empty_figure(title, "Nothing to compare.")
     counts = crosstab.to_numpy(dtype=float)
     shares = counts / np.maximum(counts.sum(1, keepdims=True), 1)
-    rows = [segment_label(int(s), names) if isinstance(s, (int, np.integer)) else str(s) for s in crosstab.index]
-    columns = [segment_label(int(c)) if isinstance(c, (int, np.integer)) else str(c) for c in crosstab.columns]
+    rows = [plain_label(segment_label(int(s), names) if isinstance(s, (int, np.integer)) else s)
+            for s in crosstab.index]
+    columns = [plain_label(segment_label(int(c)) if isinstance(c, (int, np.integer)) else c)
+               for c in crosstab.columns]
     fig = go.Figure(go.Heatmap(
         z=shares, x=columns, y=rows, colorscale="Blues", zmin=0, zmax=1, customdata=counts,
         colorbar=dict(title=dict(text="share of row"), thickness=12),

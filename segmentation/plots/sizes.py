@@ -8,7 +8,16 @@ import numpy as np
 import plotly.graph_objects as go
 
 from segmentation.common import segment_label
-from segmentation.plots.theme import ALERT, GRID, MUTED, empty_figure, segment_colour, segment_order, titled
+from segmentation.plots.theme import (
+    ALERT,
+    GRID,
+    MUTED,
+    empty_figure,
+    plain_label,
+    segment_colour,
+    segment_order,
+    titled,
+)
 from segmentation.understand.metrics import GIANT_SHARE, NOISE_COMFORTABLE, TINY_SHARE
 
 __all__ = ["sizes_figure"]
@@ -27,7 +36,9 @@ def sizes_figure(labels: np.ndarray, names: Mapping[int, str] | None = None,
     outlines in red the segments outside it (a smaller segment is too small to act on, a bigger one is
     probably "everyone else"); ``None`` draws the bars alone, e.g. for customers assigned by a saved model. An
     empty ``title`` (with ``usable=None``) leaves no room for a title, for a chart under a heading of its own.
+    Names and ``title`` are drawn as plain text.
     """
+    title = plain_label(title)
     labels = np.asarray(labels, dtype=int)
     if not len(labels):
         return empty_figure(title, "There are no customers.")
@@ -36,7 +47,7 @@ def sizes_figure(labels: np.ndarray, names: Mapping[int, str] | None = None,
     shares = counts / len(labels)
     outside = [usable is not None and s >= 0 and not (usable[0] <= v <= usable[1]) for s, v in zip(order, shares)]
     fig = go.Figure(go.Bar(
-        x=shares, y=[segment_label(s, names) for s in order], orientation="h",
+        x=shares, y=[plain_label(segment_label(s, names)) for s in order], orientation="h",
         marker=dict(color=[segment_colour(s) for s in order],
                     line=dict(color=[ALERT if o else "rgba(0,0,0,0)" for o in outside], width=2)),
         text=[f"{c:,} · {v:.1%}" for c, v in zip(counts, shares)], textposition="outside", cliponaxis=False,

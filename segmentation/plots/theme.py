@@ -2,6 +2,12 @@
 
 A segment gets its colour from ``segment_colour`` in every figure (map, sizes, profiles, quality, flows, the
 report), so "Segment 3" is the same colour everywhere; Unassigned is grey.
+
+Plotly reads every label, legend entry, hover text and title as its own small HTML (``<b>``, ``<a href>``,
+``<br>``, ``<span style>`` and entities), and a hover template reads ``%{...}`` as a placeholder. Every string
+that comes from the data or the analyst (values, column names, segment names, customer ids, file and run
+names) goes into a figure through ``plain_label`` (or ``wrap``/``segment_tick``, which call it), so it is drawn
+as the text it is.
 """
 
 from __future__ import annotations
@@ -36,6 +42,19 @@ ALERT = "#DC2626"
 """Outline of bars outside a usable range."""
 
 
+def plain_label(text: Any) -> str:
+    """``text`` (any value from the data or the analyst) made inert for plotly: shown as written, never as markup.
+
+    ``&``, ``<`` and ``>`` become HTML entities, which plotly draws back as the characters (it decodes
+    ``&amp;``, ``&lt;``, ``&gt;`` and numeric entities after reading its tags), so "<a href='x'>North</a>" is
+    drawn literally instead of as a link; ``%{`` becomes ``%&#123;`` so that a name placed in a hover template
+    is not read as a placeholder. Apply it once, where the value enters the figure (escaping twice shows
+    "&amp;lt;").
+    """
+    return (str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+            .replace("%{", "%&#123;"))
+
+
 def segment_colour(segment: int) -> str:
     """The colour of a segment everywhere in the app; Unassigned (-1) is grey."""
     return UNASSIGNED_COLOUR if segment < 0 else SEGMENT_PALETTE[int(segment) % len(SEGMENT_PALETTE)]
@@ -49,8 +68,9 @@ def segment_order(labels: np.ndarray) -> list[int]:
 
 
 def segment_tick(segment: int, names: Mapping[int, str] | None = None) -> str:
-    """An axis label for a segment: a dot in its colour, then its name (plotly understands the span)."""
-    return f'<span style="color:{segment_colour(segment)};font-size:17px">●</span> {segment_label(segment, names)}'
+    """An axis label for a segment: a dot in its colour, then its name as plain text (plotly draws the span)."""
+    return (f'<span style="color:{segment_colour(segment)};font-size:17px">●</span> '
+            f"{plain_label(segment_label(segment, names))}")
 
 
 def rgba(colour: str, alpha: float) -> str:
@@ -61,7 +81,8 @@ def rgba(colour: str, alpha: float) -> str:
 
 
 def wrap(text: str, width: int = 60) -> str:
-    """Break a text into lines of at most ``width`` characters joined by ``<br>`` (plotly does not wrap)."""
+    """Break a plain text into lines of at most ``width`` characters joined by ``<br>`` (plotly does not wrap);
+    each line goes through ``plain_label``, so markup in the text is shown as written."""
     words, lines, line = text.split(), [], ""
     for word in words:
         if line and len(line) + len(word) + 1 > width:
@@ -71,12 +92,13 @@ def wrap(text: str, width: int = 60) -> str:
             line = f"{line} {word}".strip()
     if line:
         lines.append(line)
-    return "<br>".join(lines)
+    return "<br>".join(plain_label(line) for line in lines)
 
 
 def titled(fig: go.Figure, title: str, subtitle: str, height: int = 460, **layout: Any) -> go.Figure:
     """The house layout: a left-aligned title with a grey subtitle saying what a good value looks like, white
-    background, the house font. ``layout`` overrides any of it (e.g. ``margin``)."""
+    background, the house font. ``layout`` overrides any of it (e.g. ``margin``). ``title`` and ``subtitle``
+    are plotly markup: a name from the data in them goes through ``plain_label`` first."""
     fig.update_layout(
         title=dict(text=title, subtitle=dict(text=subtitle, font=dict(size=12, color=MUTED)), x=0,
                    xanchor="left", font=dict(size=16)),

@@ -61,17 +61,28 @@ def is_damage(exc: sqlite3.Error) -> bool:
     return any(s in text for s in ("not a database", "malformed", "corrupt", "no such table", "encrypted"))
 
 
-def translate(exc: sqlite3.Error, path: Path, what: str) -> WorkspaceError:
-    """SQLite's error as a message the analyst can act on; ``what`` names the database ("The project 'Acme'")."""
+class DamagedDatabase(WorkspaceError):
+    """The file is not (or no longer) a readable database of ours: the workspace index rebuilds itself from it."""
+
+
+PROJECT_DAMAGE_ADVICE = ("Other projects are not affected. Restore this project's folder from a backup, "
+                         "or delete the project.")
+INDEX_DAMAGE_ADVICE = ("Your projects are not affected: try again, and restart Segment Studio if this persists "
+                       "(the index is then rebuilt from the project folders).")
+
+
+def translate(exc: sqlite3.Error, path: Path, what: str,
+              damage_advice: str = PROJECT_DAMAGE_ADVICE) -> WorkspaceError:
+    """SQLite's error as a message the analyst can act on; ``what`` names the database ("The project 'Acme'"),
+    ``damage_advice`` says what to do when the file is damaged."""
     text = str(exc)
     lowered = text.lower()
     if "locked" in lowered or "busy" in lowered:
         return WorkspaceError(f"{what} is busy: another window or command has been writing to it for more than "
                               f"{BUSY_TIMEOUT_S:.0f} s. Try again in a moment.")
     if is_damage(exc):
-        return WorkspaceError(f"{what} is damaged: {path} is not a readable Segment Studio database ({text}). "
-                              "Other projects are not affected. Restore this project's folder from a backup, "
-                              "or delete the project.")
+        return DamagedDatabase(f"{what} is damaged: {path} is not a readable Segment Studio database ({text}). "
+                               f"{damage_advice}")
     if not path.exists():
         return WorkspaceError(f"{what} is missing its database file {path}. Restore the folder from a backup, "
                               "or delete the project.")
@@ -98,7 +109,8 @@ def check_version(db: sqlite3.Connection, what: str) -> int:
 
 
 @contextmanager
-def transaction(path: Path, what: str, write: bool) -> Iterator[sqlite3.Connection]:
+def transaction(path: Path, what: str, write: bool,
+                damage_advice: str = PROJECT_DAMAGE_ADVICE) -> Iterator[sqlite3.Connection]:
     """One transaction on an existing database; writers take the write lock up front (no upgrade deadlocks)."""
     if not path.is_file():
         raise WorkspaceError(f"{what} is missing its database file {path}. Restore the folder from a backup, "
@@ -106,17 +118,17 @@ def transaction(path: Path, what: str, write: bool) -> Iterator[sqlite3.Connecti
     try:
         db = connect(path)
     except sqlite3.Error as exc:
-        raise translate(exc, path, what) from exc
+        raise translate(exc, path, what, damage_advice) from exc
     try:
         db.execute("BEGIN IMMEDIATE" if write else "BEGIN")
         if check_version(db, what) == 0:
-            raise WorkspaceError(f"{what} is not a Segment Studio database ({path}). Move the file away; "
-                                 "other projects are not affected.")
+            raise DamagedDatabase(f"{what} is not a Segment Studio database ({path}). Move the file away; "
+                                  "other projects are not affected.")
         yield db
         db.execute("COMMIT")
     except sqlite3.Error as exc:
         rollback(db)
-        raise translate(exc, path, what) from exc
+        raise translate(exc, path, what, damage_advice) from exc
     except BaseException:
         rollback(db)
         raise

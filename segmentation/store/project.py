@@ -51,6 +51,7 @@ if TYPE_CHECKING:
     from segmentation.pipeline import SegmentationResult
 
 MAX_UI_STATE_BYTES = 1_000_000
+WRITE_ADVICE = "Check that the disk has free space and that the folder is writable."
 _FOLDER_KEY = re.compile(r"^[0-9a-f]{16}$")
 _TEXT_FIELDS = ("name", "description", "notes")
 
@@ -213,8 +214,7 @@ class Project:
         except OSError as exc:
             remove_tree(folder)
             raise WorkspaceError(f"The dataset {dataset.name!r} cannot be saved in the "
-                                 f"{self._label.removeprefix('The ')} ({exc}). Check that the disk has free space."
-                                 ) from exc
+                                 f"{self._label.removeprefix('The ')} ({exc}). {WRITE_ADVICE}") from exc
         except BaseException:
             remove_tree(folder)
             raise
@@ -298,7 +298,7 @@ class Project:
         except OSError as exc:
             remove_tree(folder)
             raise WorkspaceError(f"The run cannot be saved in the {self._label.removeprefix('The ')} ({exc}). "
-                                 "Check that the disk has free space.") from exc
+                                 f"{WRITE_ADVICE}") from exc
         except BaseException:
             remove_tree(folder)
             raise
@@ -401,7 +401,8 @@ class Project:
                 return int(cursor.lastrowid)
         except OSError as exc:
             path.unlink(missing_ok=True)
-            raise WorkspaceError(f"The model cannot be saved ({exc}). Check that the disk has free space.") from exc
+            raise WorkspaceError(f"The model {str(name)!r} cannot be saved in the {self._label.removeprefix('The ')} "
+                                 f"({exc}). {WRITE_ADVICE}") from exc
         except BaseException:
             path.unlink(missing_ok=True)
             raise

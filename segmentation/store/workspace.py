@@ -29,11 +29,13 @@ from segmentation.errors import ConfigError, WorkspaceError
 from segmentation.lazy import lazy
 from segmentation.paths import cache_dir, home_dir
 from segmentation.store.database import (
+    INDEX_DAMAGE_ADVICE,
     INDEX_FORMAT,
     INDEX_SCHEMA,
     PROJECT_FILE,
     PROJECT_FORMAT,
     SCHEMA_VERSION,
+    DamagedDatabase,
     check_version,
     connect,
     create_project_db,
@@ -54,6 +56,7 @@ if TYPE_CHECKING:
 
 MAX_NAME_LENGTH = 80
 INDEX_FILE = "workspace.sqlite"
+INDEX_LABEL = "The workspace index"
 _PROJECT_ID = re.compile(r"^[0-9a-f]{12}$")
 _TRASH_PREFIX = ".trash-"
 
@@ -84,7 +87,8 @@ def check_project_name(name: str) -> str:
         raise ConfigError(f"A project name must be at most {MAX_NAME_LENGTH} characters. Got {len(clean)} "
                           "characters; shorten it.")
     if any(ord(ch) < 32 or ord(ch) == 127 for ch in clean):
-        raise ConfigError("A project name must not contain line breaks, tabs or other control characters.")
+        raise ConfigError("A project name must not contain line breaks, tabs or other control characters. "
+                          "Type it again on one line, with spaces between words.")
     return clean
 
 
@@ -128,7 +132,7 @@ class Workspace:
                 break
             except sqlite3.Error as exc:
                 if not is_damage(exc) or attempt == 2:
-                    raise translate(exc, self.index_path, "The workspace index") from exc
+                    raise translate(exc, self.index_path, INDEX_LABEL, INDEX_DAMAGE_ADVICE) from exc
                 self._move_index_aside(str(exc))
             except _ForeignIndex as exc:
                 if attempt == 2:
@@ -209,7 +213,21 @@ class Workspace:
 
     @contextmanager
     def _index(self, write: bool = False) -> Iterator[sqlite3.Connection]:
-        with transaction(self.index_path, "The workspace index", write) as db:
+        """One transaction on the index. An index lost or damaged while this workspace is open (the app keeps
+        it open for as long as it runs) is set aside and rebuilt from the project folders, as on opening."""
+        if not self.index_path.is_file():
+            self._open_index()
+        entered = False
+        try:
+            with transaction(self.index_path, INDEX_LABEL, write, INDEX_DAMAGE_ADVICE) as db:
+                entered = True
+                yield db
+            return
+        except DamagedDatabase:
+            if entered:  # found by the caller's own statements: rebuilding now could hide its half-done work
+                raise
+        self._open_index()
+        with transaction(self.index_path, INDEX_LABEL, write, INDEX_DAMAGE_ADVICE) as db:
             yield db
 
     def _resolve(self, name_or_id: str) -> tuple[str, str]:
@@ -383,7 +401,7 @@ class Workspace:
         except (OSError, sqlite3.Error) as exc:
             remove_tree(folder)
             raise WorkspaceError(f"The project {name!r} cannot be copied ({exc}). Check that the disk has free "
-                                 "space, then try again.") from exc
+                                 "space and that the folder is writable, then try again.") from exc
         except BaseException:
             remove_tree(folder)
             raise

@@ -3,7 +3,8 @@
 A profile is meant to let a marketer explain a segment in one sentence and prove it with numbers. Every trait
 carries a significance test and the p-values of one run are corrected together (:mod:`contrast`); only traits
 that are both significant and large enough to matter feed the suggested names, descriptions, rules and
-actions (:mod:`naming`, :mod:`rules`); texts add keywords, quotes and complaints (:mod:`phrases`).
+actions (:mod:`naming`, :mod:`rules`); texts add keywords and quotes (:mod:`phrases`), key phrases and their
+tone (:mod:`keyphrases`, :mod:`persona`, :mod:`tone`).
 
 Everything is seeded: the same table, labels and ``random_state`` give the same profiles. Above
 :data:`segmentation.understand.rules.SAMPLE_ROWS` customers the rule trees are fitted on a seeded sample (their
@@ -22,8 +23,11 @@ from segmentation.errors import DataError
 from segmentation.represent.features import numeric_values
 from segmentation.understand.columns import detect_value_column, is_share_column, role_columns
 from segmentation.understand.contrast import check_labels, column_arrays, contrasts, rank_categories, rank_numeric
+from segmentation.understand.keyphrases import segment_key_phrases
 from segmentation.understand.naming import distinct_names, with_words
-from segmentation.understand.phrases import quotes, segment_complaints, segment_keywords
+from segmentation.understand.outcomes import outcome_columns, outcome_tables
+from segmentation.understand.persona import persona_names, segment_voices
+from segmentation.understand.phrases import quotes, segment_keywords
 from segmentation.understand.profile import SegmentProfile
 from segmentation.understand.rules import rule_data, segment_rules
 
@@ -33,15 +37,19 @@ N_REPRESENTATIVES = 5
 
 def profile_segments(table: pd.DataFrame, roles: Mapping[str, str], labels: np.ndarray,
                      texts: Sequence[str] | None = None, embedding: np.ndarray | None = None,
-                     value_column: str | None = None, random_state: int = 0) -> tuple[SegmentProfile, ...]:
+                     value_column: str | None = None, random_state: int = 0, phrase_model: str | None = None
+                     ) -> tuple[SegmentProfile, ...]:
     """One profile per segment, in id order, Unassigned (-1) last.
 
     ``table`` holds the customers with values as loaded; ``roles`` says which columns are numeric and
     categorical (traits, rules) and which is the id (representatives). ``texts`` (one per customer, "" for
-    none) add keywords, quotes and complaint detection. ``embedding`` (the cluster space, one row per
+    none) add keywords, quotes, key phrases and their tone. ``embedding`` (the cluster space, one row per
     customer) decides who is nearest the centre; without it standardised numeric columns are used.
     ``value_column`` names the column whose share each segment holds (default: detected from names such as
     spend, revenue, monetary). ``random_state`` seeds every sample and tree: same inputs, same profiles.
+    ``phrase_model``: the run's embedding model, used to choose key phrases (None or "tfidf": c-TF-IDF ranks).
+    Columns with the role "describe" are contrasted too (they describe, never name or explain by rules);
+    each column with the role "outcome" gets its rate per segment with an interval and lift (``outcomes``).
     """
     labels = np.asarray(labels).astype(int)
     _check_lengths(table, labels, texts, embedding)
@@ -56,10 +64,22 @@ def profile_segments(table: pd.DataFrame, roles: Mapping[str, str], labels: np.n
     else:
         value_column = detect_value_column(table, roles)
     texts = None if texts is None else [t if isinstance(t, str) else "" for t in texts]
-    numeric_arrays, category_arrays = column_arrays(table, numeric, categorical)
+    # "describe" columns (RFM group, predicted value) are contrasted like the features but drive no name or rule
+    described = role_columns(table, roles, "describe")
+    described_numeric = [c for c in described if pd.api.types.is_numeric_dtype(table[c])
+                         and not pd.api.types.is_bool_dtype(table[c])]
+    described_categorical = [c for c in described if c not in described_numeric]
+    numeric_arrays, category_arrays = column_arrays(table, numeric + described_numeric,
+                                                    categorical + described_categorical)
     segments, num, cat = contrasts(numeric_arrays, category_arrays, labels)
+    numeric_arrays = {c: v for c, v in numeric_arrays.items() if c not in described}
+    category_arrays = {c: v for c, v in category_arrays.items() if c not in described}
+    rule_num, rule_cat = num[~num["feature"].isin(described)], cat[~cat["column"].isin(described)]
+    outcomes = outcome_tables(table, outcome_columns(roles, table), labels)
     keywords = segment_keywords(texts, labels, random_state=random_state) if texts is not None else {}
-    complaints = segment_complaints(texts, labels, keywords, random_state) if texts is not None else {}
+    key_phrases = segment_key_phrases(texts, labels, model=phrase_model, random_state=random_state) \
+        if texts is not None else {}
+    voices = segment_voices(texts, labels, table, roles)
     share_columns = {c for c in numeric if is_share_column(table, c)}
     data = rule_data(numeric_arrays, category_arrays, labels, share_columns, random_state)
     n = len(labels)
@@ -71,6 +91,8 @@ def profile_segments(table: pd.DataFrame, roles: Mapping[str, str], labels: np.n
     ids = _row_ids(table, roles)
     num_by = dict(tuple(num.groupby("segment", sort=False)))
     cat_by = dict(tuple(cat.groupby("segment", sort=False)))
+    rule_num_by = dict(tuple(rule_num.groupby("segment", sort=False)))
+    rule_cat_by = dict(tuple(rule_cat.groupby("segment", sort=False)))
     profiles = []
     for segment in segments:
         mask = labels == segment
@@ -90,10 +112,13 @@ def profile_segments(table: pd.DataFrame, roles: Mapping[str, str], labels: np.n
             quotes=quotes(texts, ordered, keywords.get(segment, ())) if texts is not None else (),
             representatives=representatives, representative_ids=tuple(str(ids[r]) for r in representatives),
             outliers=tuple(far), outlier_ids=tuple(str(ids[r]) for r in far),
-            rules=segment_rules(segment, data, seg_num, seg_cat, random_state) if segment >= 0 else (),
+            rules=segment_rules(segment, data, rule_num_by.get(segment, num.iloc[:0]),
+                                rule_cat_by.get(segment, cat.iloc[:0]), random_state) if segment >= 0 else (),
+            described=tuple(described), outcomes=outcomes.get(int(segment)),
+            key_phrases=key_phrases.get(segment, ()), **voices.get(segment, {}),
         )
-        profiles.append(with_words(profile, complaints.get(segment), share_columns))
-    return tuple(distinct_names(profiles))
+        profiles.append(with_words(profile, share_columns))
+    return persona_names(distinct_names(profiles))
 
 
 def _check_lengths(table: pd.DataFrame, labels: np.ndarray, texts: Sequence[str] | None,

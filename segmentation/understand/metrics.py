@@ -89,9 +89,9 @@ DAVIES_BOULDIN_FAIR = 2.0
 NOISE_COMFORTABLE = 0.10
 NOISE_LIMIT = 0.30
 """Unassigned share: up to 10% is comfortable; over 30% the segments describe only part of the base."""
-TINY_SHARE = 0.02
+TINY_SHARE = 0.03
 GIANT_SHARE = 0.6
-"""Segment shares: under 2% is too small to act on; over 60% is probably 'everyone else'."""
+"""Segment shares: under 3% is too small to act on; over 60% is probably 'everyone else'."""
 AGREEMENT_HIGH = 0.8
 AGREEMENT_LOW = 0.5
 """Adjusted Rand index between two segmentations (re-runs, or two runs): 0.8+ the same in practice, under 0.5

@@ -7,18 +7,15 @@ seeded share, so the same inputs and ``random_state`` give the same words.
 
 from __future__ import annotations
 
-import math
 import re
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
-import pandas as pd
 
 from segmentation.errors import DataError
 from segmentation.ingest.privacy import mask_text
-from segmentation.understand.contrast import ALPHA, benjamini_hochberg, two_sided
+from segmentation.understand.contrast import ALPHA, benjamini_hochberg
 
 MAX_KEYWORD_TEXTS = 8_000
 """Texts read for keywords and complaints; above it each segment keeps a seeded share (at least 500 texts)."""
@@ -27,43 +24,6 @@ N_QUOTES = 5
 """Quotes kept per segment."""
 
 _MASK_TOKEN = re.compile(r"<[A-Z]+>")
-_COMPLAINT = re.compile(
-    r"\b(?:refund(?:s|ed)?|broken|late|delayed|delay|damaged|complain(?:t|ts|ed|ing)?|never (?:arrived|came|turned up)"
-    r"|worst|disappoint(?:ed|ing)|terrible|awful|rude|faulty|defective|missing|wrong (?:item|size|order)|poor"
-    r"|useless|scam|horrible|not working|stopped working|waste of|cancell?ed|unacceptable|ignored)\b",
-    re.IGNORECASE,
-)
-"""Words and phrases that mark a complaint (used on keywords; texts use the faster word sets below)."""
-_COMPLAINT_WORDS = frozenset(
-    "refund refunds refunded broken late delayed delay damaged complain complaint complaints complained complaining "
-    "worst disappointed disappointing terrible awful rude faulty defective missing poor useless scam horrible "
-    "cancelled canceled unacceptable ignored".split())
-_COMPLAINT_PHRASES = ("never arrived", "never came", "never turned up", "wrong item", "wrong size", "wrong order",
-                      "not working", "stopped working", "waste of")
-_WORD = re.compile(r"[a-z]+")
-
-
-@dataclass(frozen=True)
-class Complaint:
-    """How much a segment complains: ``share`` of its texts describe a problem against ``rest_share`` of the
-    others; ``terms`` are its most frequent complaint words; ``flagged`` when that is clearly more than
-    elsewhere (the "Fix the complaint first" action)."""
-
-    share: float
-    rest_share: float
-    terms: tuple[str, ...]
-    flagged: bool
-
-
-def _complaint_terms(text: str) -> list[str]:
-    """The complaint words and phrases in one text ("arrived damaged, want a refund" -> ["damaged", "refund"])."""
-    if not text:
-        return []
-    lowered = text.lower()
-    return [w for w in _WORD.findall(lowered) if w in _COMPLAINT_WORDS] + \
-        [p for p in _COMPLAINT_PHRASES if p in lowered]
-
-
 def segment_keywords(texts: Sequence[str], labels: np.ndarray, top: int = 8, random_state: int = 0
                      ) -> dict[int, tuple[str, ...]]:
     """Distinctive words and two-word phrases per segment with class-based TF-IDF (one document per segment).
@@ -196,42 +156,3 @@ def quotes(texts: Sequence[str], ordered_rows: Sequence[int], keywords: Sequence
     # nearest first, but a quote that uses the segment's own words explains it better
     order = sorted(range(len(candidates)), key=lambda i: (hits[i] == 0, i))
     return tuple(_shorten(mask_text(candidates[i])) for i in order[:count])
-
-
-def segment_complaints(texts: Sequence[str], labels: np.ndarray, keywords: Mapping[int, tuple[str, ...]],
-                       random_state: int = 0) -> dict[int, Complaint]:
-    """How much each segment complains (:class:`Complaint`), from the same seeded sample of texts as its keywords.
-
-    ``keywords`` are the segments' keywords (:func:`segment_keywords`): a segment is flagged when clearly more of
-    its texts describe a problem than elsewhere, and either a quarter of them do or two of its keywords are
-    complaint words.
-    """
-    labels = np.asarray(labels)
-    if len(texts) != len(labels):
-        raise DataError(f"There are {len(texts)} texts for {len(labels)} customers; give one text per customer.")
-    texts = [t if isinstance(t, str) else "" for t in texts]
-    rows = _keyword_sample(labels, random_state)
-    labels = labels[rows]
-    found = [_complaint_terms(texts[i]) for i in rows]
-    has = np.array([bool(f) for f in found], dtype=bool)
-    has_text = np.array([bool(texts[i].strip()) for i in rows], dtype=bool)
-    out: dict[int, Complaint] = {}
-    for segment in sorted(set(labels.tolist())):
-        inside = labels == segment
-        n_in, n_out = int((inside & has_text).sum()), int((~inside & has_text).sum())
-        if n_in == 0:
-            out[segment] = Complaint(0.0, 0.0, (), False)
-            continue
-        share = float((has & inside).sum() / n_in)
-        rest = float((has & ~inside).sum() / n_out) if n_out else 0.0
-        words = pd.Series([w.lower() for i in np.flatnonzero(inside & has) for w in found[i]], dtype=object)
-        terms = tuple(words.value_counts(sort=False).sort_values(ascending=False, kind="stable").index[:5]) \
-            if len(words) else ()
-        pooled = (has & has_text).sum() / max(n_in + n_out, 1)
-        se = math.sqrt(pooled * (1 - pooled) * (1 / n_in + 1 / max(n_out, 1))) if 0 < pooled < 1 else 0.0
-        p_value = two_sided((share - rest) / se) if se > 0 else 1.0
-        keyword_hits = sum(1 for k in keywords.get(segment, ())[:8] if _COMPLAINT.search(k))
-        # more complaints than elsewhere, clearly, and either common in the segment or among its keywords
-        flagged = p_value < 0.01 and share >= 1.5 * rest and (share >= 0.25 or keyword_hits >= 2)
-        out[segment] = Complaint(share, rest, terms, bool(flagged))
-    return out

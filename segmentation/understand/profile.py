@@ -29,6 +29,12 @@ class SegmentProfile:
     ``representatives`` / ``outliers``: row positions of the customers nearest to / farthest from the segment's
     centre (ids in ``representative_ids`` / ``outlier_ids``). ``quotes``: PII-masked texts of customers near
     the centre. ``value_share``: the segment's share of the value column (``value_column``), None without one.
+    ``key_phrases``: its distinctive phrases (:mod:`segmentation.understand.keyphrases`); ``portrait``: one line
+    (:mod:`segmentation.understand.persona`); ``complaint_share`` / ``praise_share``: share of its texts that
+    complain / praise (``*_rest_share``: the other customers'); ``rating_split``: its rating bands.
+    ``described``: the columns with the role "describe" (RFM group, predicted value), shown in ``numeric`` and
+    ``categories`` but never used for names or rules. ``outcomes``: one row per outcome column (column, kind,
+    positive, customers, rate, low, high, overall, lift; :mod:`segmentation.understand.outcomes`), None without.
     """
 
     segment: int
@@ -49,6 +55,18 @@ class SegmentProfile:
     description: str = ""
     action: str = ""
     action_reason: str = ""
+    # what the segment says and how it feels (understand.keyphrases, understand.persona); None/() without texts
+    key_phrases: tuple[str, ...] = ()
+    portrait: str = ""
+    complaint_share: float | None = None
+    complaint_rest_share: float | None = None
+    praise_share: float | None = None
+    praise_rest_share: float | None = None
+    rating_column: str | None = None
+    rating_split: tuple[tuple[str, float, float], ...] = ()   # (band, segment share, others' share): low, mid, high
+    # columns with the role "describe" (in numeric/categories, never in names or rules), and outcome rates
+    described: tuple[str, ...] = ()
+    outcomes: pd.DataFrame | None = field(default=None, repr=False)
 
     @property
     def is_noise(self) -> bool:

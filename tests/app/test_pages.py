@@ -16,6 +16,8 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from ui.format import WORD_JOINER, md
+
 APP = str(Path(__file__).resolve().parents[2] / "app.py")
 TIMEOUT = 120
 PNG_HEADER = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x10\x00\x00\x00\x10\x08\x06\x00\x00\x00"
@@ -46,8 +48,16 @@ def assert_clean(at: AppTest) -> None:
 
 
 def plain(markdown: str) -> str:
-    """Markdown source as read on screen: the app escapes text from the data (e.g. "\\$20" for "$20")."""
-    return re.sub(r"\\(.)", r"\1", str(markdown))
+    """Markdown source as read on screen: the app escapes text from the data (e.g. "\\$20" for "$20") and puts
+    an invisible word joiner into addresses and shortcodes (``ui.format.md``)."""
+    return re.sub(r"\\(.)", r"\1", str(markdown)).replace(WORD_JOINER, "")
+
+
+def shown_markdown(at: AppTest) -> list[str]:
+    """The markdown source of everything that renders markdown: text, captions, alerts, toasts, labels."""
+    elements = [*at.markdown, *at.caption, *at.info, *at.warning, *at.error, *at.success, *at.toast]
+    labels = [e.label for e in [*at.expander, *at.button, *at.text_input] if getattr(e, "label", None)]
+    return [str(e.value) for e in elements] + [str(label) for label in labels]
 
 
 def texts(at: AppTest) -> str:
@@ -147,6 +157,21 @@ def test_upload_through_the_file_uploader_replaces_the_dataset() -> None:
     assert_clean(at)
     assert state(at, "dataset").name == "shop.csv"
     assert "4 rows · 3 columns" in plain("\n".join(c.value for c in at.sidebar.caption))
+
+
+def test_a_file_name_with_markdown_is_shown_as_written_in_the_toast_and_the_sidebar() -> None:
+    at = open_page(fresh(), "data")
+    name = "[click](http://x).csv"
+    csv = b"customer_id,spend,visits\nA1,10.5,3\nA2,99.0,12\nA3,55.2,7\nA4,3.1,1\n"
+    at.file_uploader(key="data_upload").set_value((name, csv, "text/csv")).run()
+    assert_clean(at)
+    [toast] = [t.value for t in at.toast]
+    assert toast.startswith("Loaded \\[click\\]\\(http\\:\u2060//x\\)\\.csv\\: 4 customers")
+    dataset = state(at, "dataset").name  # the part after the last "/", as for a path
+    assert "**" + md(dataset) + "**" in [m.value for m in at.sidebar.markdown] and dataset != md(dataset)
+    # nothing that renders markdown holds the name as a link
+    assert not [text for text in shown_markdown(at) if "[click](" in text or "](http" in text]
+    assert "Loaded [click](http://x).csv: 4 customers" in plain(toast)
 
 
 def test_an_unreadable_upload_shows_a_clear_error_and_keeps_the_previous_dataset(segmented: AppTest) -> None:

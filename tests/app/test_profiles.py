@@ -14,7 +14,19 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from segmentation.act import tables as export
-from tests.app.test_pages import assert_clean, fresh, load_demo, open_page, plain, run_fast_segmentation, state, texts
+from segmentation.plots.theme import plain_label
+from tests.app.test_pages import (
+    assert_clean,
+    fresh,
+    load_demo,
+    open_page,
+    plain,
+    run_fast_segmentation,
+    shown_markdown,
+    state,
+    texts,
+)
+from ui.format import md
 from ui.state import Studio
 
 
@@ -79,6 +91,35 @@ def test_name_description_and_notes_persist_and_reach_the_map_and_the_export(kme
     assert "Price-driven app users who wait for codes." in said and "Test a loyalty offer in May." in said
     # the other segments keep their generated descriptions, and nothing about them was stored
     assert state(at, "annotations")[rid].keys() == {1}
+
+
+RAW_MARKUP = re.compile(r"(?<!\\)<a href|(?<!\\)\*(?<!\\)\*bold")
+"""The test name's markup where it would render: a tag or bold marks without a backslash before them."""
+
+
+def test_a_segment_name_with_markup_is_shown_as_written_on_every_page(kmeans: AppTest) -> None:
+    at, rid = kmeans, run_id(kmeans)
+    name = "**bold** <a href='x'>link</a>"
+    at.text_input(key=f"name-{rid}-0").set_value(name).run()
+    assert_clean(at)
+    escaped = md(name)
+    assert escaped == r"\*\*bold\*\* \<a href\='x'\>link\</a\>"
+    # the coloured chips above the cards (HTML is allowed there, for the dots): escaped for markdown and HTML
+    assert any(escaped in text and "<span" in text for text in shown_markdown(at))
+    assert not [text for text in shown_markdown(at) if RAW_MARKUP.search(text)]
+
+    assert plain_label(name) in map_legend(at)  # plotly draws "&lt;a ..." as the characters, never a link
+    spec = at.get("plotly_chart")[0].proto.spec
+    assert "<a href" not in json.dumps(json.loads(spec)) and "bold</b>" not in spec
+    at.text_input(key="map_find").set_value("<a href='x'>North</a>").run()
+    assert_clean(at)
+    assert not [text for text in shown_markdown(at) if RAW_MARKUP.search(text)]
+    assert any(md("<a href='x'>North</a>") in text for text in shown_markdown(at))
+
+    open_page(at, "quality")
+    [sizes] = [json.loads(chart.proto.spec) for chart in at.get("plotly_chart")]
+    assert plain_label(name) in sizes["data"][0]["y"]
+    assert not [text for text in shown_markdown(at) if RAW_MARKUP.search(text)]
 
 
 def test_merge_split_and_undo_recompute_the_segments_and_keep_the_names(kmeans: AppTest) -> None:

@@ -32,6 +32,7 @@ from tests.app.test_pages import (
     texts,
 )
 from tests.app.test_pages import PAGES as APP_PAGES
+from ui.format import md
 
 DEMO = Path(__file__).resolve().parents[2] / "assets" / "demo_customers.csv"
 PAGES = {**APP_PAGES, "settings": "pages/settings.py"}
@@ -241,6 +242,22 @@ def test_a_damaged_project_shows_its_error_and_the_others_still_open(root: Path)
     again.button(key=f"delete_{bad.id}").click().run()
     again.button(key=f"delete_confirm_{bad.id}").click().run()
     assert not again.exception and project_names(root) == ["Good"]
+
+
+def test_a_damaged_project_with_markup_in_its_name_is_named_as_written(root: Path) -> None:
+    workspace = Workspace(root)
+    name = "**Bad** [site](http://x) <b>old</b>"
+    bad = workspace.create_project(name)
+    (bad.folder / "project.sqlite").write_bytes(b"this is not a database " * 200)
+
+    home = AppTest.from_file(APP, default_timeout=TIMEOUT).run()  # the project list on Home
+    again = restart(bad.id, clean=False)  # a bookmark to it: "The project in this address could not be opened"
+    for at in (home, again):
+        assert not at.exception
+        boxes = [e.value for e in at.error]
+        assert boxes and all(md(name) in box and name not in box for box in boxes)
+        assert any(f"The project '{name}' is damaged" in plain(box) for box in boxes)
+    assert any("could not be opened" in box for box in errors(again))
 
 
 def test_the_cli_and_the_app_share_one_workspace(root: Path, tmp_path: Path, capsys: pytest.CaptureFixture

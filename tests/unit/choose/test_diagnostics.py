@@ -32,7 +32,7 @@ def test_many_tiny_segments() -> None:
     labels = [0] * 50 + [1] * 45 + [2, 3, 4, 5, 6]  # five segments of one customer each
     found = label_warnings(np.array(labels))
     assert [d.code for d in found] == ["tiny_segments"]
-    assert "5 of 7 segments hold under 2%" in found[0].message
+    assert "5 of 7 segments hold under 3%" in found[0].message
 
 
 def test_over_thirty_percent_unassigned() -> None:

@@ -33,3 +33,28 @@ def test_rows_of_the_wrong_width_are_rejected_with_their_line() -> None:
 def test_blank_text_is_refused() -> None:
     with pytest.raises(DataError, match=r"'x\.csv' contains only blank lines"):
         read_delimited(b"\n\n  \n", "x.csv")
+
+
+def test_an_unclosed_quote_is_named_not_taken_for_a_missing_separator() -> None:
+    # The quote swallows every later line into one field, so no separator looks consistent any more.
+    table, log = read_delimited(b'a;b;c\n1;2;3\n4;"x;5\n6;7;8\n9;10;11\n', "x.csv")
+    assert log.delimiter == ";" and table["a"].tolist() == [1]
+    assert [(line, reason) for line, reason, _ in log.rejected] == [
+        (3, "a quote opened on line 3 is never closed (lines 3-5)")
+    ]
+    assert not any("No column separator" in w for w in log.warnings)
+
+
+def test_an_unclosed_quote_on_the_only_row_is_named_in_the_refusal() -> None:
+    from segmentation.ingest.read import load_table
+
+    with pytest.raises(DataError, match=r"line 2: a quote opened on line 2 is never closed\. Check"):
+        load_table(b'name,age\n"Ann,3\n', name="x.csv")
+    with pytest.raises(DataError, match=r"line 2: a quote opened on line 2 is never closed \(lines 2-4\)"):
+        load_table(b'a;b;c\n1;"x;2\n3;4;5\n6;7;8\n', name="x.csv")
+
+
+def test_a_single_column_file_with_an_unclosed_quote_says_where_it_is() -> None:
+    _, log = read_delimited(b'note\nfine\n"open\n\nmore\n', "x.csv")
+    assert any(w.startswith("No column separator") and "A quote opened on line 3 is never closed" in w
+               for w in log.warnings)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import time
 from dataclasses import asdict
 from pathlib import Path
@@ -19,6 +20,7 @@ from segmentation.ingest.orders import (
     RFM_GROUPS,
     TransactionSchema,
     detect_transactions,
+    guess_layout,
     layout_from_mapping,
     rfm_scores,
     rollup,
@@ -235,11 +237,13 @@ def test_online_retail_full_rollup() -> None:
     assert customers[["rfm_r", "rfm_f", "rfm_m"]].stack().value_counts().sort_index().index.tolist() == [1, 2, 3, 4, 5]
     roles = infer_roles(customers)
     assert roles["CustomerID"].role == "id"
+    # issue 17: the scores restate recency, frequency and monetary (features already): kept out of the features;
+    # the group describes segments (profiles, map, exports) without driving them
     assert {c: roles[c].role for c in RFM_COLUMNS} == {
-        "rfm_r": "numeric",
-        "rfm_f": "numeric",
-        "rfm_m": "numeric",
-        "rfm_group": "categorical",
+        "rfm_r": "ignore",
+        "rfm_f": "ignore",
+        "rfm_m": "ignore",
+        "rfm_group": "describe",
     }
     assert {roles[c].role for c in ("recency_days", "frequency", "monetary", "tenure_days", "order_lines")} == {
         "numeric"
@@ -304,7 +308,8 @@ def test_rollup_adds_rfm_scores_and_named_groups() -> None:
     assert "rfm_score" not in customers.columns  # the three-digit code repeats the scores; not a feature
     assert any(note.startswith("Each customer has RFM scores from 1 to 5") for note in notes)
     roles = infer_roles(customers)
-    assert [roles[c].role for c in RFM_COLUMNS] == ["numeric", "numeric", "numeric", "categorical"]
+    assert [roles[c].role for c in RFM_COLUMNS] == ["ignore", "ignore", "ignore", "describe"]
+    assert "already features" in roles["rfm_r"].reason and "does not drive them" in roles["rfm_group"].reason
 
 
 def odd_order_lines() -> pd.DataFrame:
@@ -381,3 +386,122 @@ def test_rollup_dataset_is_the_one_path_for_app_and_cli() -> None:
     without_product, _ = rollup_dataset(dataset, layout_from_mapping(dataset.table, parts))
     assert "distinct_products" not in without_product.table.columns
     assert without_product.digest != rolled.digest  # another table from the same file: another digest
+
+
+# --------------------------------------------------------------------------- issue 17: any shape, and what was left out
+def classic_log(names: tuple[str, str, str, str] = ("a", "b", "c", "d"), n_customers: int = 40) -> pd.DataFrame:
+    """The classic public 4-column log (customer, date, quantity, amount), seeded, under the given names."""
+    rng = np.random.default_rng(7)
+    rows = []
+    for c in range(n_customers):
+        for k in range(int(rng.integers(2, 6))):
+            quantity = int(rng.integers(1, 5))
+            rows.append((f"K{c:04d}", f"2023-{1 + (c + k) % 12:02d}-{1 + k * 5:02d}", quantity,
+                         round(quantity * float(rng.uniform(3, 30)), 2)))
+    return pd.DataFrame(rows, columns=list(names))
+
+
+def test_classic_log_with_meaningless_names_is_found_from_its_values() -> None:
+    guess = guess_layout(classic_log())
+    assert guess is not None and guess.confidence == "low"
+    layout = guess.layout
+    assert (layout.customer, layout.date, layout.amount, layout.quantity) == ("a", "b", "d", "c")
+    assert guess.layout.price is None
+    assert re.search(r"customer 'a': found from its values, codes that repeat \(40 distinct values", guess.reasons[0])
+    assert re.search(r"amount 'd': found from its values, money with decimals", " ".join(guess.reasons))
+    assert guess.describe().endswith("Confidence: low.")
+    customers, _ = rollup(classic_log(), guess.layout)
+    assert len(customers) == 40  # the roll-up is exact once the columns are known
+
+
+def test_short_and_foreign_names_raise_the_confidence() -> None:
+    for names in (("cust", "dt", "n", "val"), ("Kunde", "Datum", "Menge", "Betrag")):
+        guess = guess_layout(classic_log(names))
+        assert guess is not None and guess.confidence == "high", names
+        assert asdict(guess.layout) == {**dict.fromkeys(LAYOUT_PARTS), "customer": names[0], "date": names[1],
+                                        "quantity": names[2], "amount": names[3]}
+    frame = classic_log(("KundenNr", "Bestelldatum", "Anzahl", "Einzelpreis"))
+    frame["Einzelpreis"] = (frame["Einzelpreis"] / frame["Anzahl"]).round(2)
+    frame["Filiale"], frame["Notiz"] = "Köln", "bitte klingeln"   # extra columns change nothing
+    layout = detect_transactions(frame)
+    assert layout is not None and (layout.customer, layout.quantity, layout.price, layout.amount) == (
+        "KundenNr", "Anzahl", "Einzelpreis", None)
+
+
+def test_a_unit_price_is_told_from_a_line_amount_by_its_values() -> None:
+    frame = classic_log()
+    frame["d"] = np.where(frame["c"] > 2, 1.5, 9.75) + np.arange(len(frame)) % 3 * 0.1  # cheaper in bulk
+    frame["extra"] = np.arange(len(frame)) % 7   # a stray numeric
+    guess = guess_layout(frame)
+    assert guess is not None
+    assert (guess.layout.amount, guess.layout.quantity, guess.layout.price) == (None, "c", "d")
+    assert "a unit price" in guess.reasons[2]
+
+
+def test_checkout_lines_share_a_customer_not_a_product() -> None:
+    """Without names, products repeat over days as customers do; the lines of one moment share the customer."""
+    rng = np.random.default_rng(3)
+    rows = []
+    for visit in range(300):
+        customer, moment = f"C{visit % 60:03d}", pd.Timestamp("2023-01-01") + pd.Timedelta(hours=7 * visit)
+        for _ in range(3):
+            rows.append((f"P{int(rng.integers(0, 40)):03d}", customer, moment, int(rng.integers(1, 4)),
+                         round(float(rng.uniform(1, 9)), 2)))
+    frame = pd.DataFrame(rows, columns=["x1", "x2", "x3", "x4", "x5"])
+    layout = detect_transactions(frame)
+    assert layout is not None and layout.customer == "x2" and layout.date == "x3"
+
+
+@pytest.mark.parametrize("path", [
+    Path(__file__).resolve().parents[3] / "assets" / "demo_customers.csv",
+    DATA / "mall_customers" / "Mall_Customers.csv",
+    DATA / "telco_churn" / "WA_Fn-UseC_-Telco-Customer-Churn.csv",
+    DATA / "customer_personality" / "marketing_campaign.csv",
+    DATA / "bank_marketing" / "bank-full.csv",
+], ids=["demo", "mall", "telco", "personality", "bank"])
+def test_customer_tables_are_never_order_lines(path: Path) -> None:
+    assert guess_layout(load_table(path).table) is None
+
+
+def test_lines_left_out_stay_in_the_load_report_with_counts_and_reasons(tmp_path: Path) -> None:
+    content = (b"customer,date,qty,price\n"
+               b"c1,2021-01-01,2,5.0\n"
+               b",2021-01-02,1,5.0\n"          # no customer id
+               b"c1,someday,1,5.0\n"           # no readable date
+               b"c2,2021-01-03,0,4.0\n"        # quantity 0
+               b"c2,2021-01-04,-1,4.0\n"       # a return
+               b"c2,2021-01-05,3,4.0\n")
+    dataset = load_table(content, name="log.csv")
+    layout = layout_from_mapping(dataset.table, {"customer": "customer", "date": "date", "quantity": "qty",
+                                                  "price": "price"})
+    rolled, notes = rollup_dataset(dataset, layout)
+    report = rolled.report
+    assert (report.rows_read, report.rows_kept, report.rows_rejected) == (6, 3, 3)
+    assert report.rejected[["line", "reason"]].values.tolist() == [
+        [3, "left out of the roll-up: no customer id"], [4, "left out of the roll-up: no readable date"],
+        [5, "left out of the roll-up: a quantity of 0"]]
+    assert report.rejected["raw"].iloc[0].startswith(",2021-01-02")
+    said = " ".join(report.summary_lines())
+    for sentence in ("6 rows read, 3 kept, 3 rejected.", "1 order lines have no customer id and were left out.",
+                     "1 order lines have no readable date and were left out.",
+                     "1 order lines have a quantity of 0 and were left out.",
+                     "1 order lines are returns or cancellations"):
+        assert sentence in said
+    assert dataset.report.rows_rejected == 0  # the lines' own report is untouched
+    # kept in the workspace: the stored dataset comes back with the same report
+    from segmentation.store.workspace import Workspace
+
+    project = Workspace(tmp_path).create_project("orders")
+    back = project.load_dataset(project.add_dataset(rolled)).report
+    assert (back.rows_kept, back.rows_rejected, back.warnings) == (3, 3, report.warnings)
+    assert back.rejected["reason"].tolist() == report.rejected["reason"].tolist()
+
+
+def test_online_retail_lines_left_out_are_in_the_report() -> None:
+    dataset = load_table(DATA / "online_retail" / "online_retail.csv.gz")
+    rolled, _ = rollup_dataset(dataset, detect_transactions(dataset.table))  # type: ignore[arg-type]
+    report = rolled.report
+    assert (report.rows_read, report.rows_kept, report.rows_rejected) == (541_909, 406_829, 135_080)
+    assert "135,080 order lines have no customer id and were left out." in report.warnings
+    assert len(report.rejected) == 10_000 and "The first 10,000 of the 135,080 lines" in report.warnings[-1]
+    assert report.rejected["reason"].eq("left out of the roll-up: no customer id").all()

@@ -11,6 +11,7 @@ from segmentation.ingest.parse import (
     clean_header,
     convert_excel_column,
     convert_strings,
+    convert_table,
     detect_decimal,
     looks_like_identifier,
     parse_numbers,
@@ -66,3 +67,40 @@ def test_convert_excel_column_keeps_typed_cells() -> None:
     assert convert_excel_column("n", [1, 2.0, None], ".", None, log).tolist()[:2] == [1.0, 2.0]
     assert convert_excel_column("n", [1, 2], ".", None, log).dtype == "int64"
     assert convert_excel_column("phone", [4420123, 4420124], ".", None, log).tolist() == ["4420123", "4420124"]
+
+
+@pytest.mark.parametrize("decimal", [".", ","])
+def test_convert_table_matches_converting_column_by_column(decimal: str) -> None:
+    point = "," if decimal == "," else "."
+    body = pd.DataFrame({
+        "spend": [f"1{point}5", "2", f"-3{point}25"],
+        "visits": ["1", "2", "3"],
+        "zip": ["01234", "02345", "03456"],  # leading zeros: text, with a warning
+        "customer_id": ["7", "8", "9"],  # an identifier: text
+        "huge": ["9007199254740993", "1", "2"],  # too long to store exactly: text, with a warning
+        "maybe": ["1", "NA", "3"],  # not plain: the column-by-column rules
+        "padded": [" 1", "2", "3"],
+        "infinite": ["1e400", "1", "2"],
+        "name": ["Ann", "Bob", "Cy"],
+    }, dtype="str")
+    fast_log, slow_log = LoadLog(), LoadLog()
+    fast = convert_table(body, decimal, None, fast_log)
+    slow = {c: convert_strings(c, body[c], decimal, None, slow_log) for c in body.columns}
+    assert list(fast) == list(slow)
+    for column in body.columns:
+        pd.testing.assert_series_equal(fast[column], slow[column], check_names=False)
+    assert fast_log.warnings == slow_log.warnings and fast_log.unconverted == slow_log.unconverted
+    assert fast["visits"].dtype == "int64" and fast["spend"].tolist() == [1.5, 2.0, -3.25]
+
+
+def test_a_file_with_thousands_of_columns_keeps_every_column() -> None:
+    from segmentation.ingest.read import load_table
+
+    n_columns = 3_000
+    header = ",".join(f"m{j}" for j in range(n_columns))
+    rows = [",".join(str((i * n_columns + j) % 97 / 4) for j in range(n_columns)) for i in range(4)]
+    dataset = load_table(("\n".join([header, *rows]) + "\n").encode(), name="wide.csv")
+    assert dataset.table.shape == (4, n_columns)
+    assert list(dataset.table.columns) == [f"m{j}" for j in range(n_columns)]
+    assert (dataset.table.dtypes == "float64").all()
+    assert dataset.table.loc[2, "m5"] == (2 * n_columns + 5) % 97 / 4

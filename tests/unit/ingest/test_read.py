@@ -5,6 +5,7 @@ from __future__ import annotations
 import gzip
 import io
 import re
+import tomllib
 import zipfile
 from pathlib import Path
 
@@ -12,7 +13,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from segmentation.config import APP_MAX_UPLOAD_MB
+from segmentation.config import APP_MAX_UPLOAD_BYTES, APP_MAX_UPLOAD_MB
 from segmentation.errors import ConfigError, DataError
 from segmentation.ingest.read import (
     Dataset,
@@ -466,6 +467,20 @@ def test_upload_size_limit() -> None:
         check_upload_size((APP_MAX_UPLOAD_MB + 1) * 1024 * 1024)
     with pytest.raises(DataError, match="empty"):
         check_upload_size(0)
+
+
+def test_upload_limit_counts_megabytes_as_streamlits_uploader_does() -> None:
+    # Streamlit's uploader turns server.maxUploadSize megabytes into MB × 1000² bytes (outside Windows) and
+    # shows "Limit 200MB per file": the app checks and words sizes in the same unit, from the same setting.
+    config = tomllib.loads((Path(__file__).resolve().parents[3] / ".streamlit" / "config.toml").read_text())
+    assert config["server"]["maxUploadSize"] == APP_MAX_UPLOAD_MB
+    assert APP_MAX_UPLOAD_BYTES == APP_MAX_UPLOAD_MB * 1000 * 1000
+    check_upload_size(APP_MAX_UPLOAD_BYTES)
+    with pytest.raises(DataError, match=rf"^The file is {APP_MAX_UPLOAD_MB}\.1 MB; the app accepts files up to "
+                                        rf"{APP_MAX_UPLOAD_MB} MB\."):
+        check_upload_size(APP_MAX_UPLOAD_BYTES + 1)
+    with pytest.raises(DataError, match=r"^The file is 250\.0 MB"):
+        check_upload_size(250 * 1000 * 1000)
 
 
 def test_header_that_looks_like_data_is_flagged() -> None:

@@ -176,8 +176,10 @@ def test_without_a_telling_name_the_values_decide() -> None:
 
 
 def test_grouping_names_stay_categorical_in_a_tiny_table() -> None:
-    table = pd.DataFrame({"rfm_group": pd.Series(["Champions", "Loyal", "Lost"], dtype="str")})
-    role = infer_roles(table)["rfm_group"]
+    table = pd.DataFrame({"value_group": pd.Series(["Champions", "Loyal", "Lost"], dtype="str")})
+    role = infer_roles(table)["value_group"]
     assert role.role == "categorical", role.reason
-    unnamed = infer_roles(table.rename(columns={"rfm_group": "x"}))["x"]
+    # the roll-up's own RFM group describes segments without driving them (issue 17)
+    assert infer_roles(table.rename(columns={"value_group": "rfm_group"}))["rfm_group"].role == "describe"
+    unnamed = infer_roles(table.rename(columns={"value_group": "x"}))["x"]
     assert unnamed.role == "id"  # without the name, three distinct single words look like codes

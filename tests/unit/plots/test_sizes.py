@@ -25,9 +25,9 @@ def test_sizes_figure_marks_segments_outside_the_usable_range() -> None:
     assert list(bar.y) == ["Segment 1", "Segment 2", "Segment 3", "Unassigned"]
     assert np.allclose(bar.x, [0.70, 0.28, 0.01, 0.01])
     assert list(bar.marker.line.color) == ["#DC2626", "rgba(0,0,0,0)", "#DC2626", "rgba(0,0,0,0)"]
-    # the usable range is the warnings' (metrics.TINY_SHARE to GIANT_SHARE), no longer a 3% of its own
-    assert "between 2% and 60%" in fig.layout.title.subtitle.text
-    assert [shape.x0 for shape in fig.layout.shapes] == [0.02, 0.6]
+    # the usable range is the warnings' and the automatic search's (metrics.TINY_SHARE to GIANT_SHARE)
+    assert "between 3% and 60%" in fig.layout.title.subtitle.text
+    assert [shape.x0 for shape in fig.layout.shapes] == [0.03, 0.6]
 
 
 def test_sizes_figure_without_a_range_draws_bars_alone_under_a_heading_of_its_own() -> None:
