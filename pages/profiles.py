@@ -2,10 +2,13 @@
 
 import streamlit as st
 
+from ui import llm_view
 from ui.frame import page_header, require_result
 from ui.profiles_view import (
     compare_panel,
     curation_panel,
+    description_key,
+    name_key,
     profile_cards,
     segment_legend,
     suggested_names_bar,
@@ -22,6 +25,7 @@ names = state.segment_names()
 had_unassigned = bool((state.current_run.result.labels < 0).any())
 
 suggested_names_bar(run.run_id, result.profiles, names)
+llm_view.write_bar(run.run_id, result.profiles, name_key, description_key)
 curation_panel(run.run_id, result, had_unassigned, names)
 
 segments_tab, compare_tab = st.tabs([":material/view_agenda: Segments", ":material/compare: Compare segments"])

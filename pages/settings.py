@@ -7,6 +7,7 @@ from segmentation.store.workspace import format_size
 from ui import workspace_sync as ws
 from ui.format import md, md_code, user_errors
 from ui.frame import page_header
+from ui.llm_view import settings_section
 from ui.state import studio
 
 page_header("Settings", "Everything Segment Studio keeps (projects, saved runs, cached embeddings) lives in one "
@@ -84,3 +85,5 @@ places.append(("Embedding cache", cache_dir(workspace.root), "Embeddings of cust
                                                              "project"))
 st.markdown("| | Folder | What is in it |\n|---|---|---|\n" + "\n".join(
     f"| **{label}** | {md_code(path, in_table=True)} | {what} |" for label, path, what in places))
+
+settings_section()

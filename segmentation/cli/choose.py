@@ -75,7 +75,10 @@ def cmd_auto(args: argparse.Namespace) -> int:
         stability_resamples=args.resamples, min_share=args.min_share, max_noise=args.max_noise,
         max_share=args.max_share,
         on_progress=progress_printer(args.quiet), digest=dataset.digest)
-    files = write_run(result, args.out, include_pii=args.include_pii, dataset_name=dataset.name)
+    from segmentation.cli.llm import write_with_model
+
+    result, written_names = write_with_model(result, args, args.out, say)   # unchanged without --llm-url
+    files = write_run(result, args.out, names=written_names, include_pii=args.include_pii, dataset_name=dataset.name)
     board = Path(args.out) / "leaderboard.csv"
     board.write_bytes(to_csv_bytes(leaderboard.table().round(4)))
     files["leaderboard"] = str(board)
