@@ -46,12 +46,15 @@ with audiences.container(border=True, height="stretch"):
     too_big = fmt == "xlsx" and len(customers) > EXCEL_MAX_ROWS
     download(f"Download customers {FORMAT_LABELS[fmt]}",
              f"{len(customers):,} customers with segment, name, confidence and distance to the segment centre."
+             + (" One workbook: sheets Customers, Segments (the profiles) and About (how the run was made)."
+                if fmt == "xlsx" else "")
              + (f" Excel holds at most {EXCEL_MAX_ROWS:,} rows: use CSV or Parquet." if too_big else ""),
-             lambda: act_view.customers_file(customers, fmt), f"{slug}-customers.{fmt}", fmt, "download_customers",
-             primary=True, disabled=too_big)
+             lambda: act_view.customers_file(customers, fmt, chosen), f"{slug}-customers.{fmt}", fmt,
+             "download_customers", primary=True, disabled=too_big)
     if note := act_view.customers_note(chosen, include_pii, customers, fmt):
         st.warning(md(note), icon=":material/content_cut:")
-    download("One file per segment (zip)", f"A {FORMAT_LABELS[fmt]} file of customers for each segment, ready to "
+    download("One file per segment (zip)",
+             f"{'An' if fmt == 'xlsx' else 'A'} {FORMAT_LABELS[fmt]} file of customers for each segment, ready to "
              "upload as a campaign audience.", lambda: act_view.segments_zip(customers, fmt),
              f"{slug}-by-segment.zip", "zip", "download_segments", icon=":material/folder_zip:")
 

@@ -2,13 +2,17 @@
 
 import streamlit as st
 
+from segmentation.act.tables import result_tags
 from segmentation.plots import map as plots
+from ui import cache
+from ui.choose_view import run_key
 from ui.frame import page_header, require_result
 from ui.profiles_view import search_panel, selection_panel
 from ui.state import studio
 
 page_header("Map", "Each dot is a customer; customers close together are alike. Colour by segment or any column, "
-                   "find customers by id or by what they wrote, and draw a lasso around dots to see who they are.")
+                   "find customers by id, by what they wrote or by their tags, and draw a lasso around dots to see "
+                   "who they are.")
 run = require_result()
 state = studio()
 result = run.result
@@ -29,20 +33,25 @@ color_by = controls[0].selectbox(
     format_func=lambda c: "Segment" if c == plots.SEGMENT else c)
 hover = controls[1].multiselect("Show on hover and in the tables", usable, default=hover_choice, key="map_hover")
 max_points = controls[2].select_slider(
-    "Points drawn", [5_000, 10_000, 20_000, 50_000], value=state.choice("map_points", plots.DEFAULT_MAX_POINTS),
-    key="map_points", format_func=lambda n: f"{n:,}",
+    "Points drawn", plots.point_choices(len(result.labels)),
+    value=plots.default_points(len(result.labels), state.choice("map_points")), key="map_points",
+    format_func=lambda n: f"{n:,}", disabled=len(result.labels) <= plots.POINT_STEPS[0],
     help="Large bases are sampled evenly per segment so the browser stays fast; the chart says how many it shows.")
 state.set_choice("map_colour", color_by)
 state.set_choice("map_hover", hover)
 state.set_choice("map_points", max_points)
 
 query = st.text_input("Find customers", key="map_find", value=state.choice("map_find", ""),
-                      placeholder="A customer id (several: separate with commas), or words they wrote, e.g. late "
-                                  "delivery", icon=":material/search:",
-                      help="Ids are matched exactly; otherwise customers whose text contains every word are found. "
-                           "Put a phrase in double quotes to find it as written.")
+                      placeholder="A customer id (several: separate with commas), words they wrote or a tag, "
+                                  "e.g. late delivery", icon=":material/search:",
+                      help="Ids are matched exactly; otherwise customers whose text or tags (the key phrases they "
+                           "wrote, as in the export) contain every word are found. Put a phrase in double quotes "
+                           "to find it as written.")
 state.set_choice("map_find", query)
-found = search_panel(result, query, names, hover)
+# each customer's tags (as in the export), made once per run and hand-made change, only when something is searched
+tags = cache.kept(cache.act_store("files"), f"tags|{run_key(state, run.run_id)}",
+                  lambda: result_tags(result) or []) if query.strip() else []
+found = search_panel(result, query, names, hover, tags or None)
 
 figure = plots.map_figure(result, color_by=color_by, names=names, hover_fields=hover, max_points=max_points,
                           highlight=found if len(found) else None, highlight_label="Found")

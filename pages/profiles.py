@@ -7,6 +7,7 @@ from ui.frame import page_header, require_result
 from ui.profiles_view import (
     compare_panel,
     curation_panel,
+    dashboard_panel,
     description_key,
     name_key,
     profile_cards,
@@ -28,9 +29,13 @@ suggested_names_bar(run.run_id, result.profiles, names)
 llm_view.write_bar(run.run_id, result.profiles, name_key, description_key)
 curation_panel(run.run_id, result, had_unassigned, names)
 
-segments_tab, compare_tab = st.tabs([":material/view_agenda: Segments", ":material/compare: Compare segments"])
+segments_tab, compare_tab, dashboard_tab = st.tabs([":material/view_agenda: Segments",
+                                                    ":material/compare: Compare segments",
+                                                    ":material/dashboard: Dashboard"])
 with segments_tab:
     segment_legend(result.labels, names)
     profile_cards(run.run_id, result)
 with compare_tab:
     compare_panel(result, names)
+with dashboard_tab:
+    dashboard_panel(result, names)

@@ -1,5 +1,7 @@
 """Segment: choose how customers are represented and grouped, then run."""
 
+import streamlit as st
+
 from ui.choose_view import render_auto_mode
 from ui.frame import page_header, require_dataset
 from ui.runs_view import run_summary
@@ -11,7 +13,8 @@ page_header("Segment", "Choose how customers are compared and how they are group
 dataset = require_dataset()
 state = studio()
 
-segment_form(dataset, state)  # the settings; runs on submit
+panel = st.container()  # a run's progress (or a run cut short) shows here, right under the title, in view
+segment_form(dataset, state, panel)  # the settings; runs on submit
 render_auto_mode(dataset, state)  # automatic mode: search, leaderboard, open a candidate
 
 if state.current_run is not None:

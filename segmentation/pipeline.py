@@ -230,7 +230,9 @@ def run(table: pd.DataFrame, config: RunConfig | None = None, on_progress: Progr
     """Segment the customers in ``table`` with ``config``.
 
     ``on_progress(stage, fraction)`` is called as stages advance (stages in
-    ``STAGES``). Same table + same config gives the same labels.
+    ``STAGES``, each from 0.0 to 1.0). Where a stage can count its work (embedding: distinct texts), the fraction
+    is a ``Progress``, a float that also carries ``done`` and ``total``; plain ``(stage, fraction)`` callbacks
+    need not know. Same table + same config gives the same labels.
     """
     config = config or RunConfig()
     if table is None or len(table) == 0:
@@ -293,6 +295,7 @@ def run(table: pd.DataFrame, config: RunConfig | None = None, on_progress: Progr
             vectors = embed_texts(texts, embedder, store, progress)
             return vectors, (embedder.state() if hasattr(embedder, "state") else None)
 
+        progress("embed", 0.0)  # the step starts here (a fitted TF-IDF reports only its end)
         text_block, text_state = timed("embed", (config.roles, config.clean.drop_duplicates,
                                                  config.clean.drop_columns, config.text, config.random_state),
                                        compute_text)

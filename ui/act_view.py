@@ -88,8 +88,11 @@ def customers_table(run: RunExport, include_pii: bool) -> pd.DataFrame:
                                                         with_distance=True))
 
 
-def customers_file(customers: pd.DataFrame, fmt: str) -> bytes:
-    """The labelled customers as "csv", "xlsx" or "parquet"."""
+def customers_file(customers: pd.DataFrame, fmt: str, run: RunExport | None = None) -> bytes:
+    """The labelled customers as "csv", "xlsx" or "parquet"; with the ``run``, Excel is the whole run in one
+    workbook (sheets Customers, Segments and About: ``tables.run_workbook``)."""
+    if fmt == "xlsx" and run is not None:
+        return export.run_workbook(run.result, customers, run.names)
     return export.table_bytes(customers, fmt)
 
 
@@ -332,9 +335,15 @@ def movement_section(movement: Movement | None) -> None:
     moves, drift = st.columns(2, gap="large")
     table = movement.table.assign(share_of_from=movement.table["share_of_from"] * 100)
     moves.markdown("**Where customers went**")
-    moves.dataframe(table, hide_index=True, width="stretch", column_config={
-        "from": "From", "to": "To", "customers": st.column_config.NumberColumn("Customers", format="localized"),
-        "share_of_from": st.column_config.NumberColumn("Share of from", format="%.1f%%")})
+    # the counts first and narrow, the names after with the room left: long names no longer push them out of view
+    moves.dataframe(table, hide_index=True, width="stretch",
+                    column_order=["customers", "share_of_from", "from", "to"], column_config={
+                        "customers": st.column_config.NumberColumn("Customers", format="localized", width="small"),
+                        "share_of_from": st.column_config.NumberColumn(
+                            "Share", format="%.1f%%", width="small",
+                            help="The share of the customers of the earlier segment who went this way."),
+                        "from": st.column_config.TextColumn("From", width="medium"),
+                        "to": st.column_config.TextColumn("To", width="medium")})
     shares = movement.drift.assign(share_then=movement.drift["share_then"] * 100,
                                    share_now=movement.drift["share_now"] * 100)
     drift.markdown("**Segment shares then and now**")

@@ -92,6 +92,18 @@ def quality_report(dataset: io.Dataset, roles: dict[str, str]) -> Any:
 
 
 @st.cache_data(max_entries=8, show_spinner=False)
+def _column_histograms(digest: str, roles: tuple[tuple[str, str], ...], _table: pd.DataFrame) -> dict:
+    from segmentation.ingest.distribution import column_histograms
+
+    return column_histograms(_table, dict(roles))
+
+
+def column_histograms(dataset: io.Dataset, roles: dict[str, str]) -> dict[str, list[int]]:
+    """Small histograms of every column for the column statistics (empty lists for text, ids, personal data)."""
+    return _column_histograms(dataset.digest, tuple(sorted(roles.items())), dataset.table)
+
+
+@st.cache_data(max_entries=8, show_spinner=False)
 def _detect_transactions(digest: str, _table: pd.DataFrame) -> Any:
     return transactions.detect_transactions(_table)
 

@@ -26,6 +26,7 @@ from segmentation.pipeline import space_key, space_settings
 from segmentation.plots import quality as plots_quality
 from segmentation.segment.cluster import CLUSTERERS
 from segmentation.understand import metrics
+from segmentation.understand.wording import settings_text
 
 from . import cache
 from .format import fmt_seconds, md, user_errors
@@ -198,9 +199,10 @@ def board_table(board: Leaderboard) -> pd.DataFrame:
     frame = board.frame
     return pd.DataFrame({
         "Solution": [("★ " if i == board.recommended else "") + label for i, label in enumerate(frame["label"])],
-        "Settings": frame["params"],
-        "Silhouette": frame["silhouette"], "Stability": frame["stability"], "Unassigned": frame["noise_share"],
-        "Smallest": frame["smallest_share"], "Largest": frame["largest_share"],
+        "Settings": [settings_text(params) for params in frame["params"]],   # "4 segments", not "n_clusters=4"
+        # shares in percent with one decimal each (Streamlit's "percent" wrote 16.05% next to 0%)
+        "Silhouette": frame["silhouette"], "Stability": frame["stability"], "Unassigned": frame["noise_share"] * 100,
+        "Smallest": frame["smallest_share"] * 100, "Largest": frame["largest_share"] * 100,
         "Davies–Bouldin": frame["davies_bouldin"], "Calinski–Harabasz": frame["calinski_harabasz"],
         "Run time": frame["seconds"], "Meets the rules": frame["eligible"], "Why not": frame["why_not"],
     })
@@ -208,16 +210,20 @@ def board_table(board: Leaderboard) -> pd.DataFrame:
 
 BOARD_COLUMNS = {
     "Solution": st.column_config.TextColumn(width="medium", pinned=True),
+    "Settings": st.column_config.TextColumn(width="medium"),   # HDBSCAN: "smallest segment size 25, ..."
     "Silhouette": st.column_config.NumberColumn(format="%.2f", help=metrics.GOOD_VALUES["silhouette"]),
     "Stability": st.column_config.NumberColumn(format="%.2f", help=metrics.GOOD_VALUES["stability"]),
-    "Unassigned": st.column_config.NumberColumn(format="percent", help=metrics.GOOD_VALUES["noise_share"]),
-    "Smallest": st.column_config.NumberColumn("Smallest segment", format="percent"),
-    "Largest": st.column_config.NumberColumn("Largest segment", format="percent"),
-    "Davies–Bouldin": st.column_config.NumberColumn(format="%.2f", help=metrics.GOOD_VALUES["davies_bouldin"]),
-    "Calinski–Harabasz": st.column_config.NumberColumn(format="%.0f",
+    "Unassigned": st.column_config.NumberColumn(format="%.1f%%", help=metrics.GOOD_VALUES["noise_share"]),
+    "Smallest": st.column_config.NumberColumn("Smallest segment", format="%.1f%%"),
+    "Largest": st.column_config.NumberColumn("Largest segment", format="%.1f%%"),
+    # wide enough for the whole header: "Davies–Bo…" told nobody anything
+    "Davies–Bouldin": st.column_config.NumberColumn(format="%.2f", width=125,
+                                                    help=metrics.GOOD_VALUES["davies_bouldin"]),
+    "Calinski–Harabasz": st.column_config.NumberColumn(format="%.0f", width=145,
                                                        help=metrics.GOOD_VALUES["calinski_harabasz"]),
     "Run time": st.column_config.NumberColumn(format="%.2f s"),
-    "Meets the rules": st.column_config.CheckboxColumn(),
+    "Meets the rules": st.column_config.CheckboxColumn(width="small"),
+    "Why not": st.column_config.TextColumn(width="large"),
 }
 
 

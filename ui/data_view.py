@@ -128,8 +128,40 @@ def quality_panel(dataset: io.Dataset, roles: dict[str, str]) -> None:
                 icon, colour = SEVERITY.get(issue.severity, SEVERITY["info"])
                 st.markdown(f":{colour}[{icon}] {md(issue.message)}")
     if report.columns is not None and len(report.columns):
-        with st.expander("Column statistics"):
-            st.dataframe(report.columns, hide_index=True, width="stretch")
+        with st.expander("Column statistics", icon=":material/bar_chart:"):
+            column_statistics(report.columns, cache.column_histograms(dataset, roles))
+
+
+def column_statistics(columns: pd.DataFrame, histograms: dict[str, list[int]]) -> None:
+    """One row per column with its distribution drawn as small bars (computed by
+    ``segmentation.ingest.distribution``)."""
+    frame = columns.copy()
+    frame.insert(2, "distribution", [histograms.get(str(c), []) for c in frame["column"]])
+    # measures that only numbers have are written as text, so other columns show an empty cell, not "None"
+    frame["skewness"] = [f"{v:.1f}" if pd.notna(v) else "" for v in frame["skewness"]]
+    frame["outlier_share"] = [f"{100 * v:.1f}%" if pd.notna(v) else "" for v in frame["outlier_share"]]
+    st.dataframe(frame, hide_index=True, width="stretch", key="column_statistics",
+                 height=min(35 * (len(frame) + 1) + 3, 520),
+                 column_config={
+                     "column": st.column_config.TextColumn("Column", width="medium"),
+                     "role": st.column_config.TextColumn("Role", width="small"),
+                     "distribution": st.column_config.BarChartColumn(
+                         "Distribution", y_min=0, width="medium",
+                         help="Numbers: how many customers fall in each of 20 equal ranges from the 1st to the "
+                              "99th percentile, on a log scale for very uneven amounts such as spend (whole numbers "
+                              "with few values: one bar each). Categories: the most frequent values, largest "
+                              "first. Text, ids and personal data are not drawn."),
+                     "missing_share": st.column_config.NumberColumn("Empty cells", format="percent",
+                                                                    help="Share of rows with no value."),
+                     "distinct": st.column_config.NumberColumn("Different values", format="localized"),
+                     "skewness": st.column_config.TextColumn(
+                         "Skewness", help="0 is symmetric; above 1 a long tail of large values (typical of money), "
+                                          "which cleaning evens out by taking logarithms."),
+                     "outlier_share": st.column_config.TextColumn(
+                         "Far-out values", help="Share of values more than three times the spread of the middle "
+                                                "half beyond it."),
+                 })
+    st.caption("Bars show each column's spread; hover a row's bars to read the counts.")
 
 
 ORDER_PARTS = {  # part -> (label, help); customer and date are needed, and amount or quantity and price

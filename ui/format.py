@@ -6,7 +6,6 @@ Nothing here decides what a value means: verdicts come from ``segmentation.under
 
 from __future__ import annotations
 
-import math
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -20,6 +19,7 @@ from segmentation.lazy import lazy
 pd = lazy("pandas")
 metrics = lazy("segmentation.understand.metrics")
 theme = lazy("segmentation.plots.theme")
+wording = lazy("segmentation.understand.wording")
 
 LEVEL_COLOURS = {"good": "green", "fair": "orange", "poor": "red", "unknown": "gray"}
 """Streamlit's badge colour for each level of a verdict."""
@@ -67,10 +67,19 @@ def user_errors(context: str | None = None) -> Iterator[None]:
 
 
 def fmt_metric(value: Any, digits: int = 2) -> str:
-    """A quality number with ``digits`` decimals and thousands separators; '–' when missing or not finite."""
-    if value is None or (isinstance(value, float) and not math.isfinite(value)):
-        return "–"
-    return f"{value:,.{digits}f}"
+    """A quality number with ``digits`` decimals and thousands separators; ``MISSING`` ("—") when missing or not
+    finite. The numbers themselves are written by the library's one formatter (``understand.wording``)."""
+    return wording.readable_number(value, decimals=digits)
+
+
+def fmt_value(value: Any, column: Any = None, share: bool = False) -> str:
+    """A value of ``column`` as the report writes it: "10.9%" for a share, money as money, "10,300", "—"."""
+    return wording.value_text(value, column, share=share)
+
+
+def fmt_share(share: Any, decimals: int = 1) -> str:
+    """A share as a percentage with one decimal everywhere ("10.9%", "36.1%"); "—" when missing."""
+    return wording.share_text(share, decimals)
 
 
 def fmt_seconds(seconds: float) -> str:

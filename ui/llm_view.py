@@ -19,12 +19,10 @@ from segmentation.understand.profile import SegmentProfile
 from .format import md, user_errors
 from .state import studio
 
-_SETTINGS = "language_model"
-
 
 def current_settings() -> LanguageModelSettings | None:
     """The settings chosen on the Settings page, else those of the environment; None while off or invalid."""
-    chosen = studio().choice(_SETTINGS) or {}
+    chosen = studio().language_model
     try:
         settings = settings_from_env(chosen.get("url"), chosen.get("model"), chosen.get("key_env"),
                                      timeout=float(chosen.get("timeout") or 120))
@@ -41,7 +39,7 @@ def settings_section() -> None:
                "service) can write segment names, portraits and actions from each segment's evidence. Off until a "
                "URL and a model are set; only aggregates and masked quotes are sent.")
     base = settings_from_env()
-    chosen = state.choice(_SETTINGS) or {}
+    chosen = state.language_model
     with st.form("llm_form", border=False):
         url_box, model_box = st.columns(2)
         url = url_box.text_input("Endpoint URL", value=chosen.get("url", base.url), key="llm_url",
@@ -60,8 +58,8 @@ def settings_section() -> None:
     if save or test:
         with user_errors("These language model settings cannot be used."):
             settings = LanguageModelSettings(url=url, model=model, key_env=key_env, timeout=timeout)
-            state.set_choice(_SETTINGS, {"url": settings.url, "model": settings.model, "key_env": key_env,
-                                         "timeout": timeout})
+            state.set_language_model({"url": settings.url, "model": settings.model, "key_env": key_env,
+                                      "timeout": timeout})
             if test:
                 st.success(md(test_connection(settings.require())), icon=":material/check_circle:")
             elif settings.enabled:

@@ -22,6 +22,7 @@ from segmentation.choose.curate import CurationStep
 from segmentation.common import segment_label
 from segmentation.errors import SegmentationError
 from segmentation.pipeline import SegmentationResult
+from segmentation.plots import dashboard as plots_dashboard
 from segmentation.plots import map as plots_map
 from segmentation.plots import profiles as plots_profiles
 from segmentation.plots.theme import segment_colour, segment_order
@@ -437,6 +438,19 @@ def compare_panel(result: SegmentationResult, names: Mapping[int, str]) -> None:
                     key="compare_categories", config={"displayModeBar": False})
 
 
+def dashboard_panel(result: SegmentationResult, names: Mapping[int, str]) -> None:
+    """The segments side by side on size, value, order value, risk, outcomes and rating; then size against value."""
+    board = plots_dashboard.segment_dashboard(result.table, result.roles, result.labels)
+    st.plotly_chart(plots_dashboard.dashboard_figure(board, names), key="dashboard_bars",
+                    config={"displayModeBar": False})
+    if board.value_column is None and "predicted_share" not in board.frame.columns:
+        st.caption("No money column (spend, revenue, monetary) was found: mark one as numeric on the Data page, or "
+                   "roll order lines up to customers, to see each segment's share of the value.")
+        return
+    st.plotly_chart(plots_dashboard.size_value_figure(board, names), key="dashboard_bubbles",
+                    config={"displayModeBar": False})
+
+
 # --------------------------------------------------------------------------- the map's selection and search
 def selection_lines(result: SegmentationResult, rows: np.ndarray, top: int = 5) -> list[str]:
     """The selection's significant differences from everyone else, strongest first, as bullet text."""
@@ -484,12 +498,27 @@ def selection_panel(run_id: str, number: int, result: SegmentationResult, rows: 
                     else "") + "Double-click the map to clear the selection.")
 
 
-def search_panel(result: SegmentationResult, query: str, names: Mapping[int, str], fields: Sequence[str]
-                 ) -> np.ndarray:
-    """Customers found by id or by words in their text; says how many and lists them."""
-    rows, how = plots_map.find_customers(result.row_ids, result.texts, query)
+def search_panel(result: SegmentationResult, query: str, names: Mapping[int, str], fields: Sequence[str],
+                 tags: Sequence[str] | None = None) -> np.ndarray:
+    """Customers found by id, by words in their text or in their ``tags``; says how many and lists them."""
+    rows, how = plots_map.find_customers(result.row_ids, result.texts, query, tags)
     if not query.strip():
         return rows
+    if not len(rows):
+        st.caption(f":material/search_off: No customer id, text or tag matches “{md(query.strip())}”.")
+        return rows
+    phrase = md(query.strip().strip('"'))  # a tag is named without the quotes that asked for it as written
+    what = {"id": "with that id", "tags": f"tagged “{phrase}”"}.get(
+        how, f"whose text {'or tags mention' if tags is not None else 'mentions'} “{md(query.strip())}”")
+    with st.expander(f"{len(rows):,} customers {what} — ringed on the map", icon=":material/search:"):
+        found = plots_map.selected_customers(result, rows[:MAX_LISTED], names, fields)
+        if tags is not None and "tags" not in found.columns:
+            found.insert(2, "tags", [tags[i] for i in rows[:MAX_LISTED]])
+        st.dataframe(found, hide_index=True, width="stretch", height=min(300, 38 + 35 * len(found)),
+                     column_config={"text": st.column_config.TextColumn("What they wrote", width="large")})
+        if len(rows) > MAX_LISTED:
+            st.caption(f"The first {MAX_LISTED:,} of {len(rows):,} are listed.")
+    return rows
     if not len(rows):
         st.caption(f":material/search_off: No customer id or text matches “{md(query.strip())}”.")
         return rows

@@ -9,14 +9,16 @@ survive a rerun is kept as plain JSON through ``ui.state`` (the stability check 
 
 from __future__ import annotations
 
+import time
 from typing import TYPE_CHECKING, Any
 
 import streamlit as st
 
-from segmentation.choose import compare, diagnostics
+from segmentation.choose import compare, diagnostics, redundancy
 from segmentation.choose.search import default_k_max
 from segmentation.choose.stability import StabilityReport
 from segmentation.common import segment_label
+from segmentation.config import RolesConfig
 from segmentation.pipeline import space_key
 from segmentation.plots import flow as plots_flow
 from segmentation.plots import quality as plots_quality
@@ -25,12 +27,13 @@ from segmentation.understand import metrics
 
 from . import cache
 from .choose_view import CHART, badge_markdown, fit, run_key, show_run, shown_result
-from .format import fmt_metric, md, user_errors, verdict_badge
-from .progress import throttled
+from .format import fmt_metric, fmt_seconds, md, user_errors, verdict_badge
+from .progress import run_with_progress, throttled
 from .runs_view import runs_history
 from .state import RunRecord, Studio, studio
 
 if TYPE_CHECKING:
+    from segmentation.ingest.read import Dataset
     from segmentation.pipeline import SegmentationResult
 
 STABILITY_RERUNS = {"n_seeds": 2, "n_subsamples": 4}
@@ -49,7 +52,7 @@ def metric_cards(numbers: dict[str, Any]) -> None:
         value = numbers.get(key)
         measure = metrics.QUALITY[key]
         with column.container(border=True, height="stretch"):
-            st.metric(measure.label, fmt.format(value) if fmt_metric(value) != "–" else "–", help=measure.good)
+            st.metric(measure.label, fmt.format(value) if fmt_metric(value) != "—" else "—", help=measure.good)
             st.markdown(verdict_badge(key, value))
             st.caption(f"{measure.what}  \n**Good:** {measure.good}.")
     if numbers.get("noise_share"):
@@ -68,6 +71,43 @@ def run_warnings(state: Studio, run: RunRecord) -> None:
             st.warning(md(finding.message), icon=":material/warning:")
         else:
             st.info(md(finding.message), icon=":material/info:")
+        if finding.code == "repeats_column":
+            without_column_offer(state, run)
+
+
+def without_column_offer(state: Studio, run: RunRecord) -> None:
+    """The button under the "segments repeat a column" warning: the same settings again, with that column's role
+    set to 'ignore' as the Data page's role editor would set it (``redundancy.result_repeats`` names it)."""
+    repeats = redundancy.result_repeats(run.result)
+    dataset = state.dataset
+    if not repeats or dataset is None:
+        return
+    column = repeats[0].column
+    if st.button(f"Run again without {column}", icon=":material/replay:", key="quality_without_column",
+                 help=f"Sets the role of {column!r} to 'ignore' (as on the Data page) and runs the segmentation "
+                      "again with the same settings; this run stays in the history to compare with."):
+        run_without(state, dataset, run, column)
+
+
+def run_without(state: Studio, dataset: Dataset, run: RunRecord, column: str) -> None:
+    """Run ``run``'s settings again with ``column`` ignored, make it the current run and rerun the page."""
+    overrides = {**run.config.roles.as_dict(), column: "ignore"}
+    state.set_role_overrides(overrides)
+    state.reset_widget(f"roles_editor_{dataset.digest[:12]}")  # the Data page's editor shows the new role
+    config = run.config.replace(roles=RolesConfig.from_mapping(overrides))
+    state.set_run_config(config)
+    earlier = state.find_run(config)
+    if earlier is not None:
+        show_run(state, earlier.run_id)
+        state.notify(f"These settings were already run without {column}: showing {earlier.title}.")
+        st.rerun()
+    started = time.perf_counter()
+    result = run_with_progress(dataset, config)
+    if result is not None:
+        record = state.add_run(config, result, time.perf_counter() - started)
+        state.notify(f"{record.title} without {column}: {result.metrics['n_segments']} segments in "
+                     f"{fmt_seconds(record.seconds)}.")
+        st.rerun()
 
 
 # --------------------------------------------------------------------------- tabs
@@ -251,5 +291,6 @@ def runs_section(state: Studio) -> None:
             st.dataframe(comparison.named_crosstab(), width="stretch")
 
 
-__all__ = ["curves_section", "known_groups_section", "metric_cards", "run_warnings", "runs_section",
-           "silhouette_section", "size_section", "stability_badges", "stability_record", "stability_section"]
+__all__ = ["curves_section", "known_groups_section", "metric_cards", "run_warnings", "run_without", "runs_section",
+           "silhouette_section", "size_section", "stability_badges", "stability_record", "stability_section",
+           "without_column_offer"]

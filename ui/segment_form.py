@@ -22,8 +22,8 @@ from segmentation.errors import ConfigError
 from segmentation.segment.cluster import CLUSTERERS
 
 from . import cache
-from .format import fmt_seconds, user_errors
-from .progress import run_with_progress
+from .format import fmt_seconds, md, user_errors
+from .progress import interrupted_run, run_with_progress
 from .state import Studio
 
 if TYPE_CHECKING:
@@ -44,9 +44,60 @@ def param_input(algorithm: str, param: Any, value: Any) -> float | int:
                                  value=float(value), help=param.help, format="%.3g", key=key))
 
 
-def segment_form(dataset: Dataset, state: Studio) -> None:
+def describe(config: RunConfig) -> str:
+    """The settings of a run in a few words, e.g. 'k-means · text: review, TF-IDF · reduced with PCA'."""
+    spec = CLUSTERERS.get(config.cluster.algorithm)
+    parts = [spec.label if spec else config.cluster.algorithm]
+    if config.text.columns and config.blend.text_weight > 0:
+        model = {TFIDF_MODEL: "TF-IDF"}.get(config.text.model, config.text.model)
+        parts.append(f"text: {', '.join(map(str, config.text.columns))}, {model}")
+    method = config.reduce.method
+    parts.append("no reduction" if method == "none" else f"reduced with {REDUCERS.get(method, method).split(' ')[0]}")
+    return " · ".join(parts)
+
+
+def interrupted_notice(state: Studio, where: Any) -> RunConfig | None:
+    """Say so in ``where`` when the last run was cut short (a refresh, a closed tab) and offer to run it again;
+    the settings to run when "Run again" was clicked, else None."""
+    found = interrupted_run(state)
+    if found is None:
+        return None
+    config, going = found
+    with where.container():
+        if going:
+            st.info(md(f"A run is still going in another tab ({describe(config)}). When it finishes it is saved "
+                       "in this project; reload this page then to see it."), icon=":material/hourglass_top:")
+            return None
+        st.warning(md(f"The last run did not finish: the page was reloaded or closed while it was going. "
+                      f"Its settings: {describe(config)}. Run it again with the same settings: texts embedded "
+                      "before are reused, so it is quicker."), icon=":material/restart_alt:")
+        buttons = st.container(horizontal=True)
+        if buttons.button("Run again", type="primary", icon=":material/play_arrow:", key="seg_run_again"):
+            return config
+        if buttons.button("Dismiss", key="seg_run_dismiss"):
+            state.set_run_marker(None)
+            st.rerun()
+    return None
+
+
+def start_run(dataset: Dataset, state: Studio, config: RunConfig, panel: Any) -> None:
+    """Run ``config`` with the progress panel in ``panel`` and make it the current run."""
+    state.set_run_config(config)
+    started = time.perf_counter()
+    result = run_with_progress(dataset, config, panel)
+    if result is not None:
+        run = state.add_run(config, result, time.perf_counter() - started)
+        state.notify(f"{run.title}: {result.metrics['n_segments']} segments in {fmt_seconds(run.seconds)}.")
+        st.rerun()
+
+
+def segment_form(dataset: Dataset, state: Studio, panel: Any = None) -> None:
     """The form with the last run's settings (the defaults before any run); on submit, run it with progress and
-    make it the current run, or show the earlier run with the same settings."""
+    make it the current run, or show the earlier run with the same settings. ``panel``: the container where the
+    progress of a run (and the notice about a run cut short) is drawn; the page puts it at its top, in view."""
+    panel = panel if panel is not None else st.container()
+    notice = panel.empty()
+    again = interrupted_notice(state, notice)
     roles: dict[str, str] = {}
     with user_errors():
         roles = cache.resolved_roles(dataset, state.role_overrides)
@@ -125,9 +176,9 @@ def segment_form(dataset: Dataset, state: Studio) -> None:
                 state.select_run(earlier.run_id)
                 state.notify(f"These settings were already run: showing {earlier.title}.")
                 st.rerun()
-            started = time.perf_counter()
-            result = run_with_progress(dataset, config)
-            if result is not None:
-                run = state.add_run(config, result, time.perf_counter() - started)
-                state.notify(f"{run.title}: {result.metrics['n_segments']} segments in {fmt_seconds(run.seconds)}.")
-                st.rerun()
+            notice.empty()
+            start_run(dataset, state, config, panel)
+    elif again is not None:
+        notice.empty()
+        with user_errors("Check the settings:"):
+            start_run(dataset, state, again, panel)

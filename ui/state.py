@@ -6,7 +6,7 @@ can save a session with ``snapshot()`` and bring it back with ``restore()``.
 
 ``set_dataset`` is the single place where a new dataset clears everything
 derived from the old one: role overrides, run settings, runs, segment names,
-widget choices.
+widget choices. The analyst's own settings (the language model) are kept.
 
 ``Studio`` works on any mutable mapping, so tests can drive it with a dict.
 """
@@ -27,7 +27,7 @@ if TYPE_CHECKING:
 
 _PREFIX = "studio."
 _DERIVED = ("role_overrides", "run_config", "form", "runs", "current_run", "annotations", "choices", "notice",
-            "curation", "links", "saved", "stability", "auto_search")
+            "curation", "links", "saved", "stability", "auto_search", "run_marker")
 """Keys that describe the current dataset and are cleared when another one is loaded."""
 
 ANNOTATION_FIELDS = ("name", "description", "notes")
@@ -133,6 +133,15 @@ class Studio:
     def set_run_config(self, config: RunConfig) -> None:
         self._set("run_config", config)
 
+    @property
+    def run_marker(self) -> dict[str, Any] | None:
+        """The run recorded as started and not yet as finished (settings, data digest, start), kept in the
+        project too: still there on a later visit means the run was cut short (see ``ui.progress``)."""
+        return self._get("run_marker")
+
+    def set_run_marker(self, marker: dict[str, Any] | None) -> None:
+        self._set("run_marker", marker)
+
     def form_value(self, name: str, default: Any = None) -> Any:
         """A Segment-form choice that is not part of RunConfig (e.g. which model option was picked)."""
         return self._get("form", {}).get(name, default)
@@ -203,6 +212,15 @@ class Studio:
 
     def set_choice(self, name: str, value: Any) -> None:
         self._set("choices", {**self._get("choices", {}), name: value})
+
+    # --- settings of the analyst, not of the dataset: a new dataset keeps them -----
+    @property
+    def language_model(self) -> dict[str, Any]:
+        """The language model settings saved on the Settings page (url, model, key_env, timeout); {} when none."""
+        return dict(self._get("language_model") or {})
+
+    def set_language_model(self, settings: dict[str, Any]) -> None:
+        self._set("language_model", json.loads(json.dumps(settings)))
 
     def widget_value(self, key: str, default: Any = None) -> Any:
         """The current value of a keyed widget (for its on_change callback)."""

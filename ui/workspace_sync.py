@@ -135,6 +135,7 @@ def _open_project(project_id: str, run_id: int | None) -> None:
 
     state.restore(snapshot, dataset, results, source=_demo_source(dataset))
     state.restore_curation(curation)
+    state.set_run_marker(saved_ui.get("run_started"))  # a run cut short by a refresh: the page offers it again
     state.link_dataset(dataset_id, dataset.digest)
     for key, stored in stored_ids.items():
         state.link_run(key, stored)
@@ -218,7 +219,8 @@ def _ui_view(state: Studio) -> dict[str, Any]:
     current = state.current_run
     return {"page": state.page, "dataset_id": state.links["dataset_id"],
             "run": state.links["runs"].get(current.run_id) if current else None,
-            "run_config": pieces["run_config"], "form": pieces["form"], "choices": pieces["choices"]}
+            "run_config": pieces["run_config"], "form": pieces["form"], "choices": pieces["choices"],
+            "run_started": state.run_marker}
 
 
 # --------------------------------------------------------------------------- saving

@@ -153,7 +153,57 @@ class SegmentModel:
             f"categorical columns, {text}.",
             f"New customers are assigned by their {m['assign']['neighbours']} nearest of "
             f"{self.n_reference:,} reference customers.",
-        ]
+        ] + self._orders_lines()
+
+    def _orders_lines(self) -> list[str]:
+        orders = self.manifest.get("orders")
+        if not orders:
+            return []
+        line = (f"Built from order lines: a file of order lines (customer {orders['layout']['customer']!r}, date "
+                f"{orders['layout']['date']!r}) is rolled up to customers the same way before assigning")
+        if orders["value"]:
+            return [line + "; their p_alive, expected_purchases, predicted_clv and value_at_risk come from the "
+                    "saved purchase and spend models (not refitted)."]
+        return [line + "."]
+
+    # --- order lines ---------------------------------------------------------------------
+    @property
+    def order_layout(self) -> Any:
+        """The ``ingest.orders.TransactionSchema`` the training order lines were rolled up with, or None when the
+        model was built from a table of customers."""
+        orders = self.manifest.get("orders")
+        if not orders:
+            return None
+        from segmentation.ingest.orders import TransactionSchema
+
+        return TransactionSchema(**orders["layout"])
+
+    @property
+    def value_model(self) -> Any:
+        """The saved ``value.clv.ValueModel`` (purchase and spend parameters), or None."""
+        orders = self.manifest.get("orders")
+        if not orders or not orders["value"]:
+            return None
+        from segmentation.value.clv import model_from_parameters
+
+        return model_from_parameters(orders["value"]["parameters"])
+
+    def customers_of(self, table: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
+        """``table`` as the model's customers, and notes: order lines are rolled up with the training layout
+        (and their value predicted with the saved parameters, not refitted) when the model was built from order
+        lines and ``table`` has the layout's columns but not the model's; any other table is returned as it is."""
+        layout = self.order_layout
+        if layout is None or table is None:
+            return table, []
+        have = {str(c) for c in table.columns}
+        parts = [layout.customer, layout.date, *([layout.amount] if layout.amount else [layout.quantity, layout.price])]
+        if not all(p in have for p in parts) or all(c in have for c in self.required_columns):
+            return table, []
+        from segmentation.ingest.orders import rollup
+
+        model = self.value_model
+        customers, notes = rollup(table, layout, predict=model is not None, value_model=model)
+        return customers, notes
 
     # --- columns ---------------------------------------------------------------------
     def check_columns(self, columns: Sequence[Any]) -> None:
@@ -237,9 +287,18 @@ class SegmentModel:
         nearest reference customers (default 10) that vote for that segment (see the
         module docstring). Customers whose neighbours are mostly unassigned stay
         Unassigned. Same model + same table = same answer.
+
+        A model built from order lines takes order lines too (see ``customers_of``): they are rolled up first,
+        the rows are then the customers, and ``p_alive``, ``expected_purchases``, ``predicted_clv`` and
+        ``value_at_risk`` follow (empty for customers without a purchase) when the model holds value parameters
+        and the customers have them.
         """
         if table is None or len(table.columns) == 0:
             raise DataError("The file has no columns. Load the customers to assign.")
+        table, _ = self.customers_of(table)
+        from segmentation.value.clv import VALUE_COLUMNS
+
+        predicted = self.value_model is not None and any(c in table.columns for c in VALUE_COLUMNS)
         X = self.transform(table, embedding_cache, on_progress)
         labels, confidence = self.vote(X, k)
         id_column = self.id_column
@@ -250,12 +309,17 @@ class SegmentModel:
             ids = np.arange(1, len(table) + 1)
             key = "row_number"
         names = self.segment_names
-        return pd.DataFrame({
+        out = pd.DataFrame({
             key: ids,
             "segment_id": np.array([segment_number(s) for s in labels], dtype=np.int64),
             "segment_name": [names.get(int(s), segment_label(int(s))) for s in labels],
             "confidence": np.round(confidence, 4),
         })
+        if predicted:
+            for column in VALUE_COLUMNS:
+                values = table[column] if column in table.columns else pd.Series(np.nan, index=table.index)
+                out[column] = values.to_numpy(dtype="float64")
+        return out
 
     def _votes(self, X: np.ndarray, k: int | None, skip_exact: bool) -> tuple[np.ndarray, np.ndarray]:
         reference = self.arrays["reference_features"]
@@ -392,6 +456,10 @@ def build_model(result: SegmentationResult, names: Mapping[int, str] | None = No
                    "reference_sampled": bool(len(rows) < len(labels))},
         "segments": segments,
     }
+    from segmentation.value.clv import VALUE_ATTR
+
+    # how the customers were rolled up from order lines (null for a table of customers)
+    manifest["orders"] = result.table.attrs.get(VALUE_ATTR) or None
     # as plain JSON, so a built model and the same model loaded from its file hold exactly the same manifest
     return SegmentModel(json.loads(json.dumps(json_safe(manifest), allow_nan=False)), arrays)
 

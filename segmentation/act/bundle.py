@@ -22,6 +22,7 @@ from segmentation.act.tables import (
     excel_note,
     labelled_customers,
     profile_table,
+    run_workbook,
     segments_zip_bytes,
     table_bytes,
     to_csv_bytes,
@@ -88,8 +89,8 @@ def write_run(result: SegmentationResult, out_dir: Any, names: Mapping[int, str]
     """Write a run's exports into ``out_dir`` and return {kind: path}.
 
     Always: customers.csv, profiles.csv, metrics.json, config.json, manifest.json.
-    ``formats`` adds customers.xlsx / customers.parquet (and profiles in the same
-    format); ``segment_zip`` adds segments.zip (one CSV per segment);
+    ``formats`` adds customers.xlsx (one workbook: Customers, Segments, About) / customers.parquet (and
+    profiles in the same format); ``segment_zip`` adds segments.zip (one CSV per segment);
     ``report`` adds the self-contained report.html (``dataset_name`` in its title line); ``model`` adds
     model.segmodel for assigning new customers. The manifest lists every file
     with its sha256 digest, and says which Excel cells were cut to Excel's cell size.
@@ -123,7 +124,8 @@ def write_run(result: SegmentationResult, out_dir: Any, names: Mapping[int, str]
                     cut_cells[name] = cut
                     notes.append(f"{name}: {excel_note(frame, cut)}")
         files[f"customers_{fmt}"] = out / f"customers.{fmt}"
-        files[f"customers_{fmt}"].write_bytes(table_bytes(customers, fmt))
+        files[f"customers_{fmt}"].write_bytes(run_workbook(result, customers, names) if fmt == "xlsx"  # one workbook
+                                              else table_bytes(customers, fmt))
         files[f"profiles_{fmt}"] = out / f"profiles.{fmt}"
         files[f"profiles_{fmt}"].write_bytes(table_bytes(profiles, fmt))
     if segment_zip:

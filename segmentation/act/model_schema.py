@@ -196,6 +196,21 @@ DIMS = Number(0, 1_000_000, whole=True)
 ROWS = Number(1, 10**12, whole=True)
 COUNT = Number(0, 10**12, whole=True)
 
+POSITIVE = Number(0, above=True)
+ORDERS = Record({
+    "layout": Record({"customer": NAME, "date": NAME, **{part: Nullable(NAME) for part in (
+        "amount", "quantity", "price", "order", "product", "category", "text")}}),
+    "value": Nullable(Record({
+        "parameters": Record({**{name: POSITIVE for name in ("r", "alpha", "a", "b", "p", "v")},
+                              "q": Number(1, above=True), "customers": ROWS, "repeat_customers": COUNT}),
+        "horizon_days": Number(1, 3650, whole=True),
+    })),
+})
+"""How a model built from order lines rolls new ones up (``value.clv.rollup_record``; null for a model built from
+customers, absent in files written before it): the layout, and the fitted
+MBG/NBD (r, alpha, a, b) and Gamma-Gamma (p, q, v) parameters when value was predicted (q above 1, as the spend
+model's mean needs)."""
+
 MANIFEST = Record({
     "format": Text(100),
     "format_version": Number(1, whole=True),
@@ -233,7 +248,8 @@ MANIFEST = Record({
         "id": Number(-1, 1_000_000, whole=True), "segment_id": Number(-1, 1_000_001, whole=True), "name": NAME,
         "description": Text(), "customers": COUNT, "share": Number(0, 1),
     }, optional=frozenset({"segment_id", "description", "customers", "share"})), max_items=100_000),
-}, optional=frozenset({"created_with"}))
+    "orders": Nullable(ORDERS),
+}, optional=frozenset({"created_with", "orders"}))
 """Every field of a model manifest (format version 1), with its type and range."""
 
 
@@ -271,6 +287,22 @@ def check_manifest(manifest: Any) -> None:
     if assign.get("reference_rows", 0) > training["rows"]:
         raise _refuse("assign.reference_rows", f"at most 'training.rows' ({training['rows']:,})",
                       assign["reference_rows"])
+    if manifest.get("orders") is not None:
+        _check_orders(manifest["orders"])
+
+
+def _check_orders(orders: Mapping[str, Any]) -> None:
+    """What the fields of ``orders`` say together: a value to roll up, and no more repeat customers than customers."""
+    layout = orders["layout"]
+    if layout["amount"] is None and (layout["quantity"] is None or layout["price"] is None):
+        raise _refuse("orders.layout.amount", "a column name when quantity and price are not both given",
+                      layout["amount"])
+    if orders["value"] is not None:
+        parameters = orders["value"]["parameters"]
+        if parameters["repeat_customers"] > parameters["customers"]:
+            raise _refuse("orders.value.parameters.repeat_customers",
+                          f"at most 'orders.value.parameters.customers' ({parameters['customers']:,})",
+                          parameters["repeat_customers"])
 
 
 def expected_shapes(manifest: Mapping[str, Any]) -> dict[str, tuple[int | None, ...]]:

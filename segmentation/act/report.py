@@ -33,6 +33,7 @@ from segmentation.understand.contrast import notable_categories, notable_numeric
 from segmentation.understand.metrics import verdict
 from segmentation.understand.outcomes import segment_outcome_lines
 from segmentation.understand.profile import SegmentProfile
+from segmentation.understand.wording import pretty_column, readable_number, setting_label, share_text, value_text
 from segmentation.value.summary import segment_value, segment_value_line
 
 if TYPE_CHECKING:
@@ -103,25 +104,13 @@ def _e(value: Any) -> str:
 
 
 def _number(value: Any) -> str:
-    """A readable number: thousands separators, about four significant digits."""
-    try:
-        x = float(value)
-    except (TypeError, ValueError):
-        return str(value)
-    if not math.isfinite(x):
-        return "–"
-    if abs(x) >= 1000:
-        return f"{x:,.0f}"
-    if x == int(x):
-        return f"{int(x):,}"
-    return f"{x:.3g}" if abs(x) < 1 else f"{x:,.2f}".rstrip("0").rstrip(".")
+    """A readable number (``wording.readable_number``: "10,300", "29.5", "—"); text stays as it is."""
+    return value if isinstance(value, str) else readable_number(value)
 
 
-def _pct(share: Any, digits: int = 0) -> str:
-    try:
-        return f"{float(share):.{digits}%}"
-    except (TypeError, ValueError):
-        return "–"
+def _pct(share: Any, digits: int = 1) -> str:
+    """A share as a percentage with one decimal, as everywhere (``wording.share_text``: "10.9%", "—")."""
+    return share_text(share, digits)
 
 
 def _display_name(profile: SegmentProfile, names: Mapping[int, str] | None) -> str:
@@ -175,8 +164,8 @@ def _traits(profile: SegmentProfile, limit: int = 5, detailed: bool = True) -> l
     if numeric is not None and len(numeric):
         for row in notable_numeric(numeric).head(limit).itertuples():
             direction = "higher" if row.effect > 0 else "lower"
-            out.append(f"{str(row.feature).replace('_', ' ')} is {direction}: {_number(row.segment_mean)} on average, "
-                       f"against {_number(row.rest_mean)} for other customers")
+            out.append(f"{pretty_column(row.feature)} is {direction}: {value_text(row.segment_mean, row.feature)} on "
+                       f"average, against {value_text(row.rest_mean, row.feature)} for other customers")
     categories = getattr(profile, "categories", None)
     if categories is not None and len(categories):
         for row in notable_categories(categories).head(limit).itertuples():
@@ -328,7 +317,7 @@ def _quality_section(result: SegmentationResult, stability: Any) -> str:
                      "from 0 to 1).</p>")
         extra = {k: v for k, v in details.items() if k not in ("ari_mean", "mean_ari", "ari", "stability", "score")}
         if extra:
-            parts.append(_kv((k.replace("_", " "), _number(v) if not isinstance(v, str) else v)
+            parts.append(_kv((setting_label(k), _number(v) if not isinstance(v, str) else v)
                              for k, v in list(extra.items())[:8]))
     else:
         parts.append("<p><b>Stability.</b> Not checked for this report: re-running on other samples of the customers "

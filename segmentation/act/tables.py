@@ -32,9 +32,10 @@ from segmentation.common import segment_label, segment_number
 from segmentation.errors import ConfigError, DataError
 from segmentation.ingest.privacy import mask_text_column
 from segmentation.pipeline import SegmentationResult
-from segmentation.understand.outcomes import outcome_export_columns
+from segmentation.understand.outcomes import outcome_export_columns, propensity_columns
 from segmentation.understand.profile import profiles_table
 from segmentation.understand.tags import customer_tags
+from segmentation.understand.wording import is_money_column
 from segmentation.value.summary import segment_value_columns
 
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
@@ -104,7 +105,8 @@ def labelled_customers(result: SegmentationResult, names: Mapping[int, str] | No
     e-mail addresses and phone numbers inside free-text columns become ``<EMAIL>`` / ``<PHONE>``, as on screen
     (``personal_columns`` names both). Unassigned customers are kept, never dropped. ``with_distance`` adds
     ``distance_to_centre`` (see ``distance_to_centre``). With texts, ``tags`` holds the key phrases each
-    customer wrote (``understand.tags.customer_tags``: "lost baggage; refund").
+    customer wrote (``understand.tags.customer_tags``: "lost baggage; refund"). Each outcome column gets
+    ``<outcome>_propensity`` (``understand.outcomes.propensity_columns``).
     """
     table = result.table
     pii, text = personal_columns(result)
@@ -120,10 +122,22 @@ def labelled_customers(result: SegmentationResult, names: Mapping[int, str] | No
     out["segment_confidence"] = np.round(segment_confidence(result), 4)
     if with_distance:
         out["distance_to_centre"] = np.round(distance_to_centre(result), 4)
-    if any(isinstance(t, str) and t for t in result.texts):
-        out["tags"] = customer_tags(list(result.texts), labels,
-                                    {p.segment: p.key_phrases or p.keywords for p in result.profiles})
+    propensity = propensity_columns(result.table, result.roles, result.config.random_state)   # outcome columns
+    for column in propensity.columns:
+        out[column] = propensity[column].to_numpy()
+    tags = result_tags(result)
+    if tags is not None:
+        out["tags"] = tags
     return out
+
+
+def result_tags(result: SegmentationResult) -> list[str] | None:
+    """Each customer's tags (``understand.tags.customer_tags`` over the run's key phrases, "lost baggage; refund"),
+    in row order; None when the run has no text."""
+    if not any(isinstance(t, str) and t for t in result.texts):
+        return None
+    return customer_tags(list(result.texts), np.asarray(result.labels),
+                         {p.segment: p.key_phrases or p.keywords for p in result.profiles})
 
 
 def profile_table(result: SegmentationResult, names: Mapping[int, str] | None = None) -> pd.DataFrame:
@@ -218,6 +232,8 @@ def excel_note(frame: pd.DataFrame, cut: Mapping[str, int] | None = None) -> str
 def to_excel_bytes(sheets: pd.DataFrame | Mapping[str, pd.DataFrame]) -> bytes:
     """An .xlsx workbook, spreadsheet-safe: one sheet per frame (a single frame becomes sheet "customers").
 
+    Every sheet is made readable (``_readable_sheet``): the header row frozen and bold, columns sized to their
+    contents, numbers with thousands separators, shares as percentages, money with two decimals, dates as dates.
     Excel holds at most 1,048,575 rows per sheet; larger tables raise ``DataError``. Cells longer than
     ``EXCEL_MAX_CHARS`` are cut to fit: ``excel_note`` says which.
     """
@@ -231,8 +247,67 @@ def to_excel_bytes(sheets: pd.DataFrame | Mapping[str, pd.DataFrame]) -> bytes:
     with pd.ExcelWriter(buffer, engine="openpyxl") as writer:
         for name, frame in sheets.items():
             sheet = _EXCEL_ILLEGAL.sub("", re.sub(r"[\[\]:*?/\\]", " ", str(name)))[:31] or "sheet"
-            _excel_ready(frame).to_excel(writer, sheet_name=sheet, index=False)
+            ready = _excel_ready(frame)
+            ready.to_excel(writer, sheet_name=sheet, index=False)
+            _readable_sheet(writer.sheets[sheet], frame, ready)
     return _without_clock(buffer.getvalue())
+
+
+def run_workbook(result: SegmentationResult, customers: pd.DataFrame | None = None,
+                 names: Mapping[int, str] | None = None, include_pii: bool = False) -> bytes:
+    """The whole run as one Excel workbook: "Customers" (``customers``, else ``labelled_customers``), "Segments"
+    (``profile_table``) and "About" (how the run was made, in plain words: ``act.method.method_rows``)."""
+    from segmentation.act.method import method_rows  # method asks the clusterer registry: only when needed
+
+    if customers is None:
+        customers = labelled_customers(result, names, include_pii=include_pii)
+    about = pd.DataFrame(method_rows(result), columns=["Topic", "How this run was made"])
+    return to_excel_bytes({"Customers": customers, "Segments": profile_table(result, names), "About": about})
+
+
+_WIDTH_ROWS = 200        # column widths are measured on the header and the first rows
+_MIN_WIDTH, _MAX_WIDTH = 8, 60
+
+
+def _number_format(column: Any, values: pd.Series) -> str | None:
+    """The Excel number format that shows ``column`` as the screen and the report do (``understand.wording``)."""
+    if pd.api.types.is_bool_dtype(values):
+        return None
+    if pd.api.types.is_datetime64_any_dtype(values):
+        times = values.dropna()
+        return "yyyy-mm-dd" if times.empty or bool((times == times.dt.normalize()).all()) else "yyyy-mm-dd hh:mm"
+    if not pd.api.types.is_numeric_dtype(values):
+        return None
+    finite = pd.to_numeric(values, errors="coerce").dropna()
+    if str(column).endswith(("_share", "_rate")) or str(column) in ("share", "segment_confidence"):
+        if finite.empty or finite.between(0, 1).all():
+            return "0.0%"
+    if str(column) in ("segment_id",) or pd.api.types.is_integer_dtype(values):
+        return "0" if str(column) == "segment_id" else "#,##0"
+    if is_money_column(column):
+        return "#,##0.00"
+    if not finite.empty and (finite.abs() >= 1000).any():   # thousands separators where they help reading
+        return "#,##0" if bool((finite == finite.round()).all()) else "#,##0.00"
+    return "General"
+
+
+def _readable_sheet(sheet: Any, frame: pd.DataFrame, ready: pd.DataFrame) -> None:
+    """Freeze and embolden the header row, size each column to its contents, give numbers their formats."""
+    from openpyxl.styles import Font  # openpyxl is loaded by the writer already
+    from openpyxl.utils import get_column_letter
+
+    sheet.freeze_panes = "A2"
+    bold = Font(bold=True)
+    for position, (column, header) in enumerate(zip(frame.columns, ready.columns), start=1):
+        letter = get_column_letter(position)
+        sheet.cell(row=1, column=position).font = bold
+        sample = ready[header].head(_WIDTH_ROWS)
+        longest = max([len(str(header))] + [len(str(v)) for v in sample if v is not None and v == v])
+        sheet.column_dimensions[letter].width = min(_MAX_WIDTH, max(_MIN_WIDTH, longest + 2))
+        number_format = _number_format(column, frame[column])
+        if number_format:
+            for (cell,) in sheet.iter_rows(min_row=2, max_row=len(frame) + 1, min_col=position, max_col=position):
+                cell.number_format = number_format
 
 
 _CORE_TIMES = re.compile(r"(<dcterms:(?:created|modified)[^>]*>)[^<]*(</dcterms:)")

@@ -39,6 +39,7 @@ from segmentation.understand.metrics import (
     TINY_SHARE,
     verdict,
 )
+from segmentation.understand.wording import settings_text
 
 if TYPE_CHECKING:  # the pipeline loads every stage; only auto_segment needs it
     from segmentation.pipeline import SegmentationResult, StageCache
@@ -128,6 +129,7 @@ class Leaderboard:
         out = self.frame.drop(columns=["config"]).copy()
         out.insert(0, "recommended", out.index == self.recommended)
         out["algorithm"] = [CLUSTERERS[a].label if a in CLUSTERERS else a for a in out["algorithm"]]
+        out["params"] = [settings_text(p) for p in out["params"]]   # "4 segments", not "n_clusters=4"
         return out
 
 
@@ -451,7 +453,10 @@ def _reason(frame: pd.DataFrame, recommended: int | None, eligible: bool, struct
         return ("No clear segments found: no candidate made two or more segments (every customer was left "
                 "unassigned or the fits failed). Try other columns, or k-means with a number of segments you choose.")
     row = frame.loc[recommended]
-    name = f"{row['n_segments']} segments ({CLUSTERERS[row['algorithm']].label}, {row['params']})"
+    settings = settings_text(row["params"])   # in words, never "n_clusters=4"
+    if settings.endswith(" segments") and "," not in settings:
+        settings = "asked for " + settings.removesuffix(" segments")
+    name = f"{row['n_segments']} segments ({CLUSTERERS[row['algorithm']].label}, {settings})"
     silhouette = row["silhouette"]
     stability = row["stability"]
     held = (f"; they hold up when re-run (agreement {stability:.2f})"

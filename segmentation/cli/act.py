@@ -47,7 +47,10 @@ def register(subparsers: Any) -> None:
         "assign", help="assign new customers to the segments of a saved model",
         description="Assign the customers of FILE to the segments of MODEL (a model.segmodel written by `run` or "
                     "the app's Export page). Writes assignments (one row per customer: id, segment_id, "
-                    "segment_name, confidence) and, when earlier segments are known, where customers moved.")
+                    "segment_name, confidence) and, when earlier segments are known, where customers moved. A "
+                    "model built from order lines takes order lines: they are rolled up the same way, and "
+                    "p_alive, expected_purchases, predicted_clv and value_at_risk are predicted with the saved "
+                    "parameters.")
     assign.add_argument("model", help="the saved model (.segmodel)")
     assign.add_argument("file", help="customers to assign: a file (CSV, TSV, Excel, Parquet) or, with --engine ray, "
                                      "a CSV/Parquet file or folder")
@@ -97,7 +100,9 @@ def cmd_assign(args: argparse.Namespace) -> int:
 
     from segmentation.ingest.read import load_table
 
-    table = load_table(source).table
+    table, notes = model.customers_of(load_table(source).table)   # order lines: rolled up as in training
+    for note in notes:
+        say(f"note: {note}")
     out.mkdir(parents=True, exist_ok=True)
     assigned = model.assign(table)
     files = {"assignments": out / "assignments.csv", "assignments_parquet": out / "assignments.parquet"}

@@ -115,7 +115,10 @@ def base_config(table: Any, args: argparse.Namespace, text_weight: float) -> Run
 
 
 def progress_printer(quiet: bool) -> Callable[[str, float], None]:
-    """An ``on_progress`` callback printing each stage's progress to stderr in steps of 10% (nothing if ``quiet``)."""
+    """An ``on_progress`` callback printing each stage's progress to stderr in steps of 10% (nothing if ``quiet``),
+    with the count where the stage reports one ("1,200 of 5,000")."""
+    from segmentation.represent.embed import Progress
+
     last: dict[str, int] = {}
 
     def show(stage: str, fraction: float) -> None:
@@ -123,6 +126,7 @@ def progress_printer(quiet: bool) -> Callable[[str, float], None]:
         if quiet or last.get(stage) == step:
             return
         last[stage] = step
-        print(f"  {stage:<9} {fraction:6.0%}", file=sys.stderr, flush=True)
+        count = f"  ({fraction.done:,} of {fraction.total:,})" if isinstance(fraction, Progress) else ""
+        print(f"  {stage:<9} {fraction:6.0%}{count}", file=sys.stderr, flush=True)
 
     return show

@@ -23,6 +23,7 @@ import pandas as pd
 
 from segmentation.config import CleanConfig
 from segmentation.errors import ConfigError
+from segmentation.understand.wording import capitalise, setting_label
 
 MISSING_CATEGORY = "(missing)"
 SKEW_THRESHOLD = 2.0
@@ -51,6 +52,11 @@ class QualityReport:
     columns: pd.DataFrame  # column, role, missing_share, distinct, skewness, outlier_share
     issues: tuple[QualityIssue, ...]
 
+    def column_statistics(self) -> pd.DataFrame:
+        """The per-column table for people: headers in plain words ("missing_share" -> "Empty cells", one mapping:
+        ``understand.wording.SETTING_LABELS``)."""
+        return self.columns.rename(columns=lambda name: capitalise(setting_label(name)))
+
 
 @dataclass(frozen=True)
 class CleaningLog:
@@ -78,7 +84,7 @@ class CleaningLog:
         for column, count in self.clipped.items():
             lines.append(f"Column {column!r}: {count:,} extreme values were clipped.")
         if self.log_transformed:
-            lines.append(f"Log-transformed (strongly skewed amounts): {', '.join(self.log_transformed)}.")
+            lines.append(f"Evened out by taking logarithms (very uneven amounts): {', '.join(self.log_transformed)}.")
         if len(lines) == 1:
             lines.append("Nothing else needed cleaning.")
         return lines
@@ -186,7 +192,7 @@ def quality_report(table: pd.DataFrame, roles: Mapping[str, str]) -> QualityRepo
                     "skewed",
                     "info",
                     f"Column {column!r} is strongly skewed (skewness {skewness:.1f}): a few customers have very large "
-                    "values. The log transform (log_skewed) evens this out.",
+                    "values. Cleaning evens this out by taking logarithms (on by default).",
                 )
             )
         if role == "numeric" and outlier > 0.01:
@@ -195,8 +201,9 @@ def quality_report(table: pd.DataFrame, roles: Mapping[str, str]) -> QualityRepo
                     column,
                     "outliers",
                     "info",
-                    f"Column {column!r}: {outlier:.1%} of values lie far from the rest (beyond 3 x IQR); "
-                    "consider clipping (clip_quantile).",
+                    f"Column {column!r}: {outlier:.1%} of values lie far from the rest (more than three times "
+                    "the spread of the middle half beyond it); "
+                    "trimming extreme values when cleaning would pull them in.",
                 )
             )
 

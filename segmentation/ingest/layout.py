@@ -473,6 +473,12 @@ def layout_from_mapping(table: pd.DataFrame, mapping: Mapping[str, str]) -> Tran
         seen[column] = part
         values = table[column].dropna()
         if part in ("amount", "quantity", "price") and not _is_numeric(values):
+            from segmentation.errors import DataError
+            from segmentation.ingest.parse import currency_counts, mixed_currencies
+
+            if len(counts := currency_counts(values)) > 1:
+                raise DataError(mixed_currencies(column, counts) + ". Convert the amounts to one currency (or split "
+                                "the file by currency) and load it again.")
             if not values.empty and pd.to_numeric(values, errors="coerce").isna().all():
                 raise ConfigError(
                     f"The {part!r} column {column!r} holds no numbers (e.g. {values.iloc[0]!r}). "

@@ -27,6 +27,7 @@ from segmentation.ingest.layout import (
     guess_layout,
     layout_from_mapping,
 )
+from segmentation.ingest.parse import currency_counts, mixed_currencies
 from segmentation.ingest.read import Dataset, LoadReport
 
 __all__ = [
@@ -72,7 +73,8 @@ def _snake(name: str) -> str:
 
 
 def rollup(
-    table: pd.DataFrame, schema: TransactionSchema, as_of: pd.Timestamp | None = None, predict: bool = False
+    table: pd.DataFrame, schema: TransactionSchema, as_of: pd.Timestamp | None = None, predict: bool = False,
+    value_model: object = None,
 ) -> tuple[pd.DataFrame, list[str]]:
     """One row per customer from order lines, plus plain notes about what was left out and how.
 
@@ -95,14 +97,17 @@ def rollup(
     ``predict=True`` also fits the purchase and spend models (``value.clv``, scipy: about a second for Online
     Retail's 4,300 customers) and adds ``p_alive``, ``expected_purchases`` (next 365 days), ``predicted_clv`` and
     ``value_at_risk`` to every customer who bought; when the history cannot support them a note says why and the
-    roll-up comes without them.
+    roll-up comes without them. ``value_model`` (a ``value.clv.ValueModel``, e.g. from a saved segmentation
+    model) predicts with those parameters instead of fitting new ones. How the table was rolled up (the layout,
+    the fitted parameters) is kept in ``customers.attrs`` (``value.clv.rollup_record``).
     """
-    customers, notes, _ = _rollup(table, schema, as_of, predict)
+    customers, notes, _ = _rollup(table, schema, as_of, predict, value_model)
     return customers, notes
 
 
 def _rollup(
-    table: pd.DataFrame, schema: TransactionSchema, as_of: pd.Timestamp | None = None, predict: bool = False
+    table: pd.DataFrame, schema: TransactionSchema, as_of: pd.Timestamp | None = None, predict: bool = False,
+    value_model: object = None,
 ) -> tuple[pd.DataFrame, list[str], np.ndarray]:
     """:func:`rollup`, plus each line's reason for being left out ("" for lines rolled up)."""
     used = [c for c in asdict(schema).values() if c]
@@ -114,6 +119,7 @@ def _rollup(
         )
     if schema.amount is None and not (schema.quantity and schema.price):
         raise ConfigError("Rolling up order lines needs an amount column, or both a quantity and a unit price column.")
+    check_one_currency(table, schema)
     notes: list[str] = []
     n_lines = len(table)
 
@@ -226,10 +232,12 @@ def _rollup(
             .agg(TEXT_SEPARATOR.join)
         )
         customers[schema.text] = gathered.reindex(customers.index)
+    fitted = None
     if predict:
         from segmentation.value.clv import value_columns  # lazy: scipy is imported only for a prediction
 
-        predicted, value_notes = value_columns(lines, as_of, unreadable_dates=int(no_date.sum()))
+        predicted, value_notes, fitted = value_columns(lines, as_of, unreadable_dates=int(no_date.sum()),
+                                                       model=value_model)  # type: ignore[arg-type]
         customers, notes = customers.join(predicted), notes + value_notes
 
     ids = pd.Series(customers.index.to_numpy())
@@ -246,7 +254,20 @@ def _rollup(
         "5 is best) and an RFM group in rfm_group (Champions, Loyal, ... Lost)."
     )
     notes.append(f"Recency and tenure are counted in days up to {as_of:%Y-%m-%d}.")
+    from segmentation.value.clv import VALUE_ATTR, rollup_record
+
+    customers.attrs[VALUE_ATTR] = rollup_record(schema, fitted)
     return customers, notes, reasons
+
+
+def check_one_currency(table: pd.DataFrame, schema: TransactionSchema) -> None:
+    """Raise :class:`DataError` naming the column and the currencies when the amount (or price) column mixes
+    currencies ("$12", "€15"): such amounts cannot be added up, so nothing is rolled up; the file is untouched."""
+    for column in (schema.amount, schema.price):
+        counts = currency_counts(table[column]) if column else {}
+        if len(counts) > 1:
+            raise DataError(mixed_currencies(str(column), counts) + "; nothing was rolled up. Convert the amounts "
+                            "to one currency (or split the file by currency) and load it again.")
 
 
 def rollup_dataset(

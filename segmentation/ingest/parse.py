@@ -161,6 +161,28 @@ def _to_float(values: pd.Series) -> np.ndarray:
     return np.asarray(pc.cast(array, pa.float64()).to_numpy(zero_copy_only=False), dtype="float64")
 
 
+_CURRENCY_MARK = re.compile(r"([$€£¥])|\b(USD|EUR|GBP|JPY|CHF|CAD|AUD|CNY|SEK|NOK|DKK|PLN|INR|BRL|MXN)\b")
+
+
+_CODE_SYMBOL = {"USD": "$", "EUR": "€", "GBP": "£", "JPY": "¥"}
+
+
+def currency_counts(values: pd.Series) -> dict[str, int]:
+    """How many cells of ``values`` are written with each currency ($ € £ ¥ or a code such as EUR), in order of
+    first appearance; empty for plain numbers. More than one key means amounts that cannot be added up."""
+    if not (pd.api.types.is_string_dtype(values) or values.dtype == object):
+        return {}
+    found = values.dropna().astype("str").str.extract(_CURRENCY_MARK.pattern)
+    marks = found[0].fillna(found[1].map(_CODE_SYMBOL).fillna(found[1])).dropna()
+    return {str(k): int(v) for k, v in marks.value_counts(sort=False).items()} if len(marks) else {}
+
+
+def mixed_currencies(column: str, counts: dict[str, int]) -> str:
+    """One sentence saying that ``column`` mixes the currencies of ``counts`` (:func:`currency_counts`)."""
+    listed = ", ".join(f"{mark} in {n:,} cell{'s' if n != 1 else ''}" for mark, n in counts.items())
+    return f"Column {column!r} mixes currencies ({listed}): amounts in different currencies cannot be added up"
+
+
 def parse_numbers(values: pd.Series, decimal: str) -> pd.Series:
     """Float value of every stripped cell that is a number under ``decimal``; NaN elsewhere.
 
@@ -301,6 +323,11 @@ def _convert_numeric(
             f"Column {column!r} mixes numbers and text: {len(words):,} of {len(nonblank):,} cells are not numbers "
             f"(e.g. {examples}); the column was kept as text."
         )
+        return None
+    currencies = currency_counts(nonblank[~nonblank.str.fullmatch(r"[\d.,+\-eE ]*").to_numpy(dtype=bool)])
+    if len(currencies) > 1:
+        log.warnings.append(mixed_currencies(column, currencies) + ", so the column was kept as text. Convert "
+                            "the amounts to one currency (or split the file by currency) and load it again.")
         return None
     parsed = numbers.dropna().to_numpy()
     integral = bool(np.all(np.mod(parsed, 1) == 0))

@@ -23,6 +23,7 @@ from segmentation.common import ID_WORDS, name_tokens
 from segmentation.config import ROLES
 from segmentation.errors import ConfigError
 from segmentation.ingest.privacy import detect_pii
+from segmentation.understand.wording import readable_number
 
 _ID_TOKENS = ID_WORDS | {"key", "number", "no", "nr", "num", "ref", "reference"}
 _PERSON_TOKENS = frozenset(
@@ -133,7 +134,7 @@ def _sample(values: pd.Series) -> pd.Series:
 
 def _fmt(value: object) -> str:
     if isinstance(value, (float, np.floating)):
-        return f"{float(value):,.4g}" if abs(float(value)) < 1e6 else f"{float(value):,.0f}"
+        return readable_number(value)   # the one formatter: 10,300, never 1.03e+04
     if isinstance(value, (int, np.integer)):
         return f"{int(value):,}" if abs(int(value)) >= 10_000 else str(int(value))
     return repr(value)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -28,12 +29,14 @@ from segmentation.plots.theme import (
     segment_order,
     wrap,
 )
+from segmentation.understand.wording import value_text
 
 if TYPE_CHECKING:  # the figures only read a result; importing the pipeline here would load every stage
     from segmentation.pipeline import SegmentationResult
 
-__all__ = ["SEGMENT", "DEFAULT_MAX_POINTS", "MISSING_VALUE", "OTHER_VALUES", "SNIPPET_CHARS", "map_figure",
-           "sample_rows", "text_snippet", "selected_rows", "selected_customers", "find_customers"]
+__all__ = ["SEGMENT", "DEFAULT_MAX_POINTS", "MISSING_VALUE", "OTHER_VALUES", "SNIPPET_CHARS", "POINT_STEPS",
+           "ColourScale", "colour_scale", "point_choices", "default_points", "map_figure", "sample_rows",
+           "text_snippet", "selected_rows", "selected_customers", "find_customers"]
 
 OTHER_VALUES = "(other values)"
 MISSING_VALUE = "(missing)"
@@ -41,6 +44,97 @@ DEFAULT_MAX_POINTS = 20_000
 SNIPPET_CHARS = 120
 SEGMENT = "segment"
 """The ``color_by`` value that colours the map by segment."""
+POINT_STEPS: tuple[int, ...] = (1_000, 2_000, 5_000, 10_000, 20_000, 50_000)
+"""The "points drawn" choices offered, those below the number of customers (see :func:`point_choices`)."""
+SKEWED = 1.0
+"""|skewness| above which a numeric colour is not spread linearly: one big spender would make everyone else
+look alike."""
+
+
+def point_choices(n_customers: int) -> list[int]:
+    """The "points drawn" choices for a base of ``n_customers``: the :data:`POINT_STEPS` below it, then the
+    number of customers itself (all of them), so 2,000 customers offer 1,000 and 2,000, never 20,000."""
+    n = max(int(n_customers), 1)
+    return [step for step in POINT_STEPS if step < n] + [n]
+
+
+def default_points(n_customers: int, chosen: int | None = None) -> int:
+    """The "points drawn" to start from: ``chosen`` (an earlier choice) when it is one of :func:`point_choices`,
+    else :data:`DEFAULT_MAX_POINTS` or everyone when there are fewer customers."""
+    choices = point_choices(n_customers)
+    if chosen in choices:
+        return int(chosen)
+    return min(DEFAULT_MAX_POINTS, choices[-1])
+
+
+@dataclass(frozen=True)
+class ColourScale:
+    """How a numeric column is spread over the map's colours.
+
+    ``kind`` is "linear" (``values`` are the numbers themselves), "log" (``values`` are log10 of the numbers:
+    every factor of ten gets the same stretch of colour) or "quantile" (``values`` are each customer's rank
+    among everyone, 0 to 1: every tenth of the customers gets a tenth of the colours). ``tickvals`` sit on the
+    colour bar at the real values written in ``ticktext``; ``note`` says which scale it is, for the bar's title.
+    """
+
+    kind: str
+    values: np.ndarray
+    low: float
+    high: float
+    tickvals: tuple[float, ...] = ()
+    ticktext: tuple[str, ...] = ()
+    note: str = ""
+
+
+def _skewness(numbers: np.ndarray) -> float:
+    if numbers.size < 3:
+        return 0.0
+    spread = float(numbers.std())
+    if spread <= 0 or not np.isfinite(spread):
+        return 0.0
+    return float(np.mean(((numbers - numbers.mean()) / spread) ** 3))
+
+
+def _tick_text(value: float, column: Any) -> str:
+    """A colour bar label: the value as the app writes it, without the cents of a round amount ("500", not
+    "500.00")."""
+    text = value_text(float(value), column)
+    return text.removesuffix(".00") if float(value).is_integer() else text
+
+
+def colour_scale(numbers: np.ndarray, column: Any = None) -> ColourScale:
+    """The colour scale of a numeric column's finite ``numbers`` (every customer's, not only those drawn).
+
+    A column that is not very skewed (|skewness| up to :data:`SKEWED`) is coloured linearly. A skewed column of
+    positive numbers spanning at least a factor of ten (spend, revenue) is coloured on a log scale; any other
+    skewed column (with zeros or negatives) by rank (quantiles). Either way the colour bar is labelled in the
+    column's own values, written as ``understand.wording.value_text`` writes them (money as money).
+    """
+    numbers = np.asarray(numbers, dtype=float)
+    if numbers.size == 0:
+        return ColourScale("linear", numbers, 0.0, 1.0)
+    low, high = float(numbers.min()), float(numbers.max())
+    if abs(_skewness(numbers)) <= SKEWED or high <= low:
+        return ColourScale("linear", numbers, low, high)
+    if low > 0 and high / low >= 10:
+        logs = np.log10(numbers)
+        steps = (1, 2, 5) if logs.max() - logs.min() < 3 else (1,)   # few decades: 1, 2, 5, 10, 20, ...
+        ticks = [step * 10.0 ** power for power in range(int(np.floor(logs.min())), int(np.ceil(logs.max())) + 1)
+                 for step in steps if low <= step * 10.0 ** power <= high]
+        return ColourScale("log", logs, float(logs.min()), float(logs.max()),
+                           tuple(float(np.log10(t)) for t in ticks), tuple(_tick_text(t, column) for t in ticks),
+                           "log scale")
+    # equal values share the colour of the first of them, so the smallest value is the bottom of the scale
+    ordered = np.sort(numbers)
+    last = max(len(numbers) - 1, 1)
+    position = np.searchsorted(ordered, numbers, side="left") / last
+    tickvals, ticktext = [], []
+    for value in np.quantile(numbers, (0.0, 0.25, 0.5, 0.75, 1.0), method="lower"):
+        text = _tick_text(float(value), column)
+        if text not in ticktext:        # many equal values (zeros) share one label
+            tickvals.append(float(np.searchsorted(ordered, value, side="left") / last))
+            ticktext.append(text)
+    return ColourScale("quantile", position, 0.0, 1.0, tuple(tickvals), tuple(ticktext), "by rank")
 
 
 def text_snippet(text: Any, n_chars: int = SNIPPET_CHARS) -> str:
@@ -201,12 +295,23 @@ def map_figure(result: SegmentationResult, color_by: str = SEGMENT, names: Mappi
         values = result.table[color_by].iloc[rows]
         title = f"Customers by {plain_label(color_by)}"
         if pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
-            numbers = values.to_numpy(dtype=float, na_value=np.nan)
-            missing = np.isnan(numbers)
+            # the scale is fitted on every customer, so a colour means the same whichever points are drawn
+            everyone = result.table[color_by].to_numpy(dtype=float, na_value=np.nan)
+            known = np.isfinite(everyone)
+            scale = colour_scale(everyone[known], color_by)
+            colours = np.full(n, np.nan)
+            colours[known] = scale.values
+            colours = colours[rows]
+            missing = np.isnan(colours)
             if missing.any():
                 add(missing, MISSING_VALUE, UNASSIGNED_COLOUR)
-            add(~missing, plain_label(color_by), numbers[~missing], colorscale="Viridis", showscale=True,
-                colorbar=dict(title=dict(text=plain_label(color_by)), thickness=14, len=0.75))
+            bar: dict[str, Any] = dict(title=dict(text=plain_label(color_by) + (
+                f"<br><span style='font-size:11px;color:{MUTED}'>{scale.note}</span>" if scale.note else "")),
+                thickness=14, len=0.75)
+            if scale.tickvals:
+                bar.update(tickvals=list(scale.tickvals), ticktext=[plain_label(t) for t in scale.ticktext])
+            add(~missing, plain_label(color_by), colours[~missing], colorscale="Viridis", showscale=True,
+                cmin=scale.low, cmax=scale.high, colorbar=bar)
             fig.update_layout(showlegend=bool(missing.any()))
         else:
             text = values.astype("string").fillna(MISSING_VALUE).to_numpy(dtype=object)
@@ -272,14 +377,17 @@ def selected_customers(result: SegmentationResult, rows: np.ndarray, names: Mapp
 
 
 # --------------------------------------------------------------------------- finding customers
-def find_customers(row_ids: Sequence[Any] | np.ndarray, texts: Sequence[Any] | np.ndarray, query: str
-                   ) -> tuple[np.ndarray, str]:
-    """Row positions of the customers a search box ``query`` names, and how they matched ("id", "text" or "").
+def find_customers(row_ids: Sequence[Any] | np.ndarray, texts: Sequence[Any] | np.ndarray, query: str,
+                   tags: Sequence[Any] | np.ndarray | None = None) -> tuple[np.ndarray, str]:
+    """Row positions of the customers a search box ``query`` names, and how they matched ("id", "text", "tags"
+    or "").
 
     Ids first: the query is split at commas, semicolons and spaces, and customers whose id equals one of the
     parts (ignoring case) are returned. When no id matches, the query is read as words, and customers whose
     text contains every word (at the start of a word, ignoring case; "deliver" finds "delivery") are
-    returned; a query in double quotes is one phrase. Nothing found gives an empty array.
+    returned; a query in double quotes is one phrase. ``tags`` (each customer's tags, "lost baggage; refund",
+    as in the export) are searched the same way, so "lost baggage" also finds a customer who wrote "they lost my
+    baggage"; the match is "tags" when only tags matched. Nothing found gives an empty array.
     """
     query = (query or "").strip()
     if not query:
@@ -290,10 +398,16 @@ def find_customers(row_ids: Sequence[Any] | np.ndarray, texts: Sequence[Any] | n
     if len(by_id):
         return by_id, "id"
     words = [query.strip('"')] if len(query) > 1 and query.startswith('"') and query.endswith('"') else parts
-    text = pd.Series(np.asarray(texts, dtype=object)).astype("string").fillna("")
-    hit = np.ones(len(text), dtype=bool)
-    for word in words:
-        hit &= text.str.contains(r"\b" + re.escape(word), case=False, regex=True).to_numpy(dtype=bool,
-                                                                                          na_value=False)
-    rows = np.flatnonzero(hit) if len(text) else np.array([], dtype=int)
-    return rows, ("text" if len(rows) else "")
+
+    def every_word(values: Sequence[Any] | np.ndarray) -> np.ndarray:
+        column = pd.Series(np.asarray(values, dtype=object)).astype("string").fillna("")
+        hit = np.ones(len(column), dtype=bool)
+        for word in words:
+            hit &= column.str.contains(r"\b" + re.escape(word), case=False, regex=True).to_numpy(
+                dtype=bool, na_value=False)
+        return hit
+
+    in_text = every_word(texts)
+    found = in_text | every_word(tags) if tags is not None and len(tags) == len(in_text) else in_text
+    rows = np.flatnonzero(found)
+    return rows, ("" if not len(rows) else "text" if in_text.any() else "tags")

@@ -32,8 +32,10 @@ def _grid_layout(fig: go.Figure, title: str, subtitle: str, n_rows: int) -> go.F
         margin=dict(l=10, r=10, t=120, b=10), hoverlabel=dict(bgcolor="white", align="left"),
     )
     fig.update_yaxes(autorange="reversed", automargin=True, showgrid=False, ticks="", ticklabelstandoff=8,
-                     tickfont=dict(size=13, color="#1F2937"))
-    fig.update_xaxes(side="top", automargin=True, showgrid=False, ticks="", tickangle=0,
+                     type="category", tickfont=dict(size=13, color="#1F2937"))
+    # categories always: values that look like numbers ("1078", "862") would otherwise make a numeric axis on
+    # which the cells shrink to slivers and their labels run together ("8%4%5%")
+    fig.update_xaxes(side="top", automargin=True, showgrid=False, ticks="", tickangle=0, type="category",
                      tickfont=dict(size=12, color="#1F2937"))
     return fig
 

@@ -29,6 +29,36 @@ from segmentation.errors import ConfigError, DataError
 ProgressFn = Callable[[str, float], None]
 log = logging.getLogger(__name__)
 
+
+class Progress(float):
+    """A progress fraction that also counts: ``Progress(done, total)`` *is* the float ``done / total``.
+
+    Every ``on_progress(stage, fraction)`` callback keeps working unchanged; one that wants counts (to show
+    "1,200 of 5,000 texts", a rate and the time left) checks ``isinstance(fraction, Progress)`` and reads ``done``
+    and ``total``. Stages that cannot count pass plain floats.
+    """
+
+    __slots__ = ("done", "total")
+    done: int
+    total: int
+
+    def __new__(cls, done: int, total: int) -> Progress:
+        value = super().__new__(cls, min(1.0, max(0.0, done / total)) if total > 0 else 1.0)
+        value.done, value.total = int(done), int(total)
+        return value
+
+
+def counted(on_progress: ProgressFn | None, before: int, part: int, total: int) -> ProgressFn | None:
+    """An ``on_progress`` for work on ``part`` items of ``total``, ``before`` of them already done: it turns the
+    fraction of the part into a ``Progress`` over all ``total`` items."""
+    if on_progress is None:
+        return None
+    report = on_progress
+
+    def progress(stage: str, fraction: float) -> None:
+        report(stage, Progress(before + round(min(max(float(fraction), 0.0), 1.0) * part), total))
+    return progress
+
 _DEFAULT_ALIASES = {
     DEFAULT_MODEL.lower(),
     f"sentence-transformers/{DEFAULT_MODEL}".lower(),
@@ -331,7 +361,8 @@ def embed_texts(texts: Sequence[str], embedder: Embedder, cache: EmbeddingCache 
 
     Empty texts get a zero vector (they carry no information and should not pull
     customers together). TF-IDF vectors are never cached: they depend on the
-    whole corpus and are cheap to recompute.
+    whole corpus and are cheap to recompute. ``on_progress("embed", fraction)`` receives a ``Progress``: distinct
+    texts embedded (those found in the cache count as done from the start) out of all distinct texts.
     """
     texts = ["" if t is None else str(t) for t in texts]
     distinct = sorted({t for t in texts if t.strip()})
@@ -339,29 +370,23 @@ def embed_texts(texts: Sequence[str], embedder: Embedder, cache: EmbeddingCache 
         raise DataError("The text columns are empty for every customer. Choose another text column "
                         "or set the text weight to 0.")
     if isinstance(embedder, TfidfEmbedder) or cache is None:
-        vectors = embedder.embed(distinct, on_progress)
+        vectors = embedder.embed(distinct, counted(on_progress, 0, len(distinct), len(distinct)))
     else:
         keys = [text_key(t) for t in distinct]
         found = cache.get_many(embedder.model_id, keys)
         todo = [i for i, k in enumerate(keys) if k not in found]
+        done_before = len(keys) - len(todo)
         if on_progress:
-            on_progress("embed", 1.0 - len(todo) / len(keys))
-        if todo:
-            done_before = len(keys) - len(todo)
-
-            def progress(stage: str, fraction: float) -> None:
-                if on_progress:
-                    on_progress(stage, (done_before + fraction * len(todo)) / len(keys))
-
-            # commit in slices so an interrupted run keeps what it already paid for
-            slice_size = 2048
-            for start in range(0, len(todo), slice_size):
-                part = todo[start:start + slice_size]
-                new = embedder.embed([distinct[i] for i in part],
-                                     lambda s, f, _s=start, _n=len(part): progress(s, (_s + f * _n) / len(todo)))
-                items = {keys[i]: new[j] for j, i in enumerate(part)}
-                cache.put_many(embedder.model_id, items)
-                found.update(items)
+            on_progress("embed", Progress(done_before, len(keys)))
+        # commit in slices so an interrupted run keeps what it already paid for
+        slice_size = 2048
+        for start in range(0, len(todo), slice_size):
+            part = todo[start:start + slice_size]
+            new = embedder.embed([distinct[i] for i in part],
+                                 counted(on_progress, done_before + start, len(part), len(keys)))
+            items = {keys[i]: new[j] for j, i in enumerate(part)}
+            cache.put_many(embedder.model_id, items)
+            found.update(items)
         vectors = np.vstack([found[k] for k in keys]).astype(np.float32)
     index = {t: i for i, t in enumerate(distinct)}
     out = np.zeros((len(texts), vectors.shape[1]), dtype=np.float32)

@@ -16,9 +16,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from segmentation.common import ID_WORDS, name_tokens
 from segmentation.errors import DataError
 from segmentation.represent.features import category_values, numeric_values
-from segmentation.understand.columns import role_columns
+from segmentation.understand.columns import column_kind, role_columns
 from segmentation.understand.wording import pretty_column
 
 ALPHA = 0.05
@@ -341,12 +342,25 @@ def selection_profile(table: pd.DataFrame, roles: Mapping[str, str], rows: Seque
     return out.loc[key.sort_values(["s", "e"], kind="stable").index, columns].reset_index(drop=True)
 
 
+def is_code_like(values: np.ndarray, column: object) -> bool:
+    """Whether a numeric column holds codes rather than amounts, so that its average means nothing: whole
+    numbers named like an identifier ("Clothing ID", "store_code"), or whole numbers nearly all different
+    (95% or more of at least 20) whose name says no amount, count, recency or tenure."""
+    finite = values[np.isfinite(values)]
+    if not finite.size or not np.all(np.mod(finite, 1) == 0):
+        return False
+    if set(name_tokens(str(column))) & ID_WORDS:
+        return True
+    return finite.size >= 20 and np.unique(finite).size >= 0.95 * finite.size and column_kind(str(column)) is None
+
+
 def heatmap_frame(table: pd.DataFrame, roles: Mapping[str, str], labels: np.ndarray) -> pd.DataFrame:
     """Segment x numeric column: each segment's effect (:func:`mean_contrast`), the number its profile card shows.
 
     A cell is how far the segment's mean sits from the mean of the other customers, in standard deviations of
     the column over everyone; 0 means "like the others". Rows are segment ids (Unassigned -1 last), columns
-    the numeric columns; NaN where a segment has no value in a column.
+    the numeric columns but codes (:func:`is_code_like`: an id's average is no trait); NaN where a segment has
+    no value in a column.
     """
     labels = np.asarray(labels).astype(int)
     check_labels(table, labels)
@@ -354,6 +368,8 @@ def heatmap_frame(table: pd.DataFrame, roles: Mapping[str, str], labels: np.ndar
     frame = pd.DataFrame(index=pd.Index(segments, name="segment"))
     for column in role_columns(table, roles, "numeric"):
         values = numeric_values(table[column])
+        if is_code_like(values, column):
+            continue
         finite = np.isfinite(values)
         frame[column] = mean_contrast(values[finite], codes[finite], len(segments))[2]
     return frame

@@ -178,8 +178,9 @@ def fit_propensity(table: pd.DataFrame, roles: Mapping[str, str], column: str, r
     A histogram gradient-boosting model (scikit-learn) learns ``column`` from the numeric and categorical
     columns of ``roles`` on ``1 - test_share`` of the customers with a known outcome (stratified for yes/no)
     and is judged on the rest: AUC (0.5 is chance, above 0.7 is useful) or R². ``n_repeats`` shuffles per column
-    for the permutation importance on the held-out customers. The scores of every customer come from a model
-    refitted on all of them. Raises :class:`DataError` when there are too few customers of each kind.
+    for the permutation importance on the held-out customers (0: none, when only the scores are wanted). The
+    scores of every customer come from a model refitted on all of them. Raises :class:`DataError` when there are
+    too few customers of each kind.
     """
     import sklearn.ensemble  # noqa: F401  (loads OpenMP before the limit below, which only sees loaded libraries)
     from threadpoolctl import threadpool_limits
@@ -226,15 +227,33 @@ def _fit_propensity(table: pd.DataFrame, roles: Mapping[str, str], column: str, 
         from sklearn.metrics import r2_score
 
         metric_name, metric = "R²", float(r2_score(y[test], held_out.predict(X[test])))
-    shuffled = permutation_importance(held_out, X[test], y[test], scoring="roc_auc" if binary else "r2",
-                                      n_repeats=n_repeats, random_state=random_state)
-    importance = pd.DataFrame({"column": names, "importance": shuffled.importances_mean,
-                               "std": shuffled.importances_std}).sort_values(
-        ["importance", "column"], ascending=[False, True], kind="mergesort").reset_index(drop=True)
+    importance = pd.DataFrame({"column": pd.Series(dtype=object), "importance": pd.Series(dtype="float64"),
+                               "std": pd.Series(dtype="float64")})
+    if n_repeats > 0:
+        shuffled = permutation_importance(held_out, X[test], y[test], scoring="roc_auc" if binary else "r2",
+                                          n_repeats=n_repeats, random_state=random_state)
+        importance = pd.DataFrame({"column": names, "importance": shuffled.importances_mean,
+                                   "std": shuffled.importances_std}).sort_values(
+            ["importance", "column"], ascending=[False, True], kind="mergesort").reset_index(drop=True)
     full = model().fit(X[known], y[known])  # type: ignore[attr-defined]
     scores = full.predict_proba(X)[:, 1] if binary else full.predict(X)
     return Propensity(outcome, np.asarray(scores, dtype="float64"), metric_name, metric, len(train), len(test),
                       importance)
+
+
+def propensity_columns(table: pd.DataFrame, roles: Mapping[str, str], random_state: int = 0) -> pd.DataFrame:
+    """``<outcome>_propensity`` for every outcome column of ``roles``, one row per row of ``table`` (in order): the
+    chance of the positive value, or the expected value of a numeric outcome, from :func:`fit_propensity` (rounded
+    to 4 decimals). An outcome whose model cannot be fitted (too few customers of a value, no feature column) has
+    no column, as it has no propensity; its rates per segment stay in the profiles."""
+    out = pd.DataFrame(index=range(len(table)))
+    for column in outcome_columns(roles, table):
+        try:
+            found = fit_propensity(table, roles, column, random_state=random_state, n_repeats=0)
+        except DataError:
+            continue
+        out[f"{column}_propensity"] = np.round(found.scores, 4)
+    return out
 
 
 def outcome_tables(table: pd.DataFrame, columns: list[str], labels: np.ndarray) -> dict[int, pd.DataFrame]:

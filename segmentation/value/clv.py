@@ -86,6 +86,13 @@ def order_lines(table: pd.DataFrame, layout: OrderLayout) -> tuple[pd.DataFrame,
     """The order lines of ``table`` as :data:`LINE_COLUMNS`, and how many lines with a customer and an amount
     have a date that cannot be read. Lines without a customer, a date or an amount are left out, as the roll-up
     (``ingest.orders.rollup``) leaves them out."""
+    from segmentation.ingest.parse import currency_counts, mixed_currencies
+
+    for column in (layout.amount, layout.price):
+        counts = currency_counts(table[column]) if column else {}
+        if len(counts) > 1:
+            raise DataError(mixed_currencies(str(column), counts) + "; no value was predicted. Convert the amounts "
+                            "to one currency (or split the file by currency) and load it again.")
     customer = table[layout.customer]
     no_customer = customer.isna().to_numpy(dtype=bool, copy=True)
     if pd.api.types.is_string_dtype(customer) or customer.dtype == object:
@@ -292,18 +299,59 @@ def predict_value(table: pd.DataFrame, layout: OrderLayout, horizon_days: int = 
     return predict_from_lines(lines, as_of, horizon_days, unreadable)
 
 
+def predict_with(model: ValueModel, lines: pd.DataFrame, as_of: pd.Timestamp | None = None,
+                 horizon_days: int = DEFAULT_HORIZON_DAYS, unreadable_dates: int = 0) -> pd.DataFrame:
+    """Predict every customer who bought in ``lines`` (:data:`LINE_COLUMNS`) up to ``as_of`` (default: the last
+    date) with a model fitted before (no refit): how a saved segmentation model scores new order lines. The same
+    columns as :func:`predict`; empty when nobody bought. Raises :class:`DataError` like :func:`check_lines`."""
+    _check_horizon(horizon_days)
+    check_lines(lines, unreadable_dates)
+    as_of = pd.Timestamp(as_of if as_of is not None else lines["when"].max()).normalize()
+    return predict(purchase_history(lines, as_of), model, horizon_days)
+
+
 def value_columns(lines: pd.DataFrame, as_of: pd.Timestamp, unreadable_dates: int = 0,
-                  horizon_days: int = DEFAULT_HORIZON_DAYS) -> tuple[pd.DataFrame, list[str]]:
+                  horizon_days: int = DEFAULT_HORIZON_DAYS,
+                  model: ValueModel | None = None) -> tuple[pd.DataFrame, list[str], ValueModel | None]:
     """What the roll-up adds: :data:`VALUE_COLUMNS` indexed by customer key (customers without a purchase are
-    absent), and notes. When no prediction can be made the frame has no columns and the one note says why, so
-    the roll-up carries on without predictions."""
+    absent), notes, and the model that predicted them (fitted here, or ``model`` when given: then nothing is
+    refitted, as when a saved segmentation model rolls up new order lines). When no prediction can be made the
+    frame has no columns, the one note says why and the model is None, so the roll-up carries on without
+    predictions."""
     try:
-        prediction = predict_from_lines(lines, as_of, horizon_days, unreadable_dates)
+        if model is not None:
+            customers = predict_with(model, lines, as_of, horizon_days, unreadable_dates)
+            notes = [f"Predicted value for {len(customers):,} customers with the saved purchase and spend models "
+                     f"(not refitted), from their purchase days up to {pd.Timestamp(as_of):%Y-%m-%d}."]
+        else:
+            prediction = predict_from_lines(lines, as_of, horizon_days, unreadable_dates)
+            customers, notes, model = prediction.customers, list(prediction.notes), prediction.model
     except DataError as error:
-        return pd.DataFrame(index=pd.Index([], dtype=object)), [f"No predicted value was added: {error}"]
-    notes = list(prediction.notes)
-    no_purchase = lines["key"].nunique() - len(prediction.customers)
+        return pd.DataFrame(index=pd.Index([], dtype=object)), [f"No predicted value was added: {error}"], None
+    no_purchase = lines["key"].nunique() - len(customers)
     if no_purchase:
         notes.append(f"{no_purchase:,} customers have no purchase with a positive amount (returns only, or "
                      "zero-value lines), so they have no predicted value.")
-    return prediction.customers[list(VALUE_COLUMNS)], notes
+    return customers[list(VALUE_COLUMNS)], notes, model
+
+
+VALUE_ATTR = "value_model"
+"""Key of ``rollup_record`` in ``DataFrame.attrs`` of a rolled-up table (see :func:`rollup_record`)."""
+
+
+def rollup_record(layout: OrderLayout, model: ValueModel | None,
+                  horizon_days: int = DEFAULT_HORIZON_DAYS) -> dict[str, object]:
+    """How a table was rolled up from order lines, as plain JSON: the ``layout`` (part -> column) and, when value
+    was predicted, the fitted ``parameters`` and ``horizon_days``. The roll-up keeps it in the customers table's
+    ``attrs[VALUE_ATTR]`` (pandas carries ``attrs`` through selections and Parquet), so a model saved from a run
+    on that table can roll up new order lines the same way and predict with the same parameters."""
+    parts = ("customer", "date", "amount", "quantity", "price", "order", "product", "category", "text")
+    return {"layout": {part: getattr(layout, part, None) for part in parts},
+            "value": None if model is None else {"parameters": model.parameters(), "horizon_days": int(horizon_days)}}
+
+
+def model_from_parameters(parameters: dict[str, float | int]) -> ValueModel:
+    """The :class:`ValueModel` of :meth:`ValueModel.parameters` (as saved in a model file)."""
+    names = ("r", "alpha", "a", "b", "p", "q", "v")
+    return ValueModel(**{n: float(parameters[n]) for n in names}, customers=int(parameters["customers"]),
+                      repeat_customers=int(parameters["repeat_customers"]))

@@ -182,3 +182,18 @@ def test_a_crafted_model_file_shows_a_clear_error_and_nothing_is_lost(named: App
     assert "model.segmodel could not be used." in error and "not a Segment Studio model" in error
     assert "Choose the segments and the customers above" in plain(texts(at))
     assert at.session_state["studio.current_run"] is not None  # the run is untouched
+
+
+def test_the_excel_download_is_one_workbook_with_segments_and_settings(named: AppTest) -> None:
+    import openpyxl
+
+    state = session(named)
+    chosen = act_view.run_export(state, state.curated_run())
+    customers = act_view.customers_table(chosen, include_pii=False)
+    book = openpyxl.load_workbook(io.BytesIO(act_view.customers_file(customers, "xlsx", chosen)))
+    assert book.sheetnames == ["Customers", "Segments", "About"]
+    assert book["Customers"].freeze_panes == "A2" and book["Customers"].max_row == 2001
+    segments = [row[0] for row in book["Segments"].iter_rows(min_row=2, values_only=True)]
+    assert len(segments) >= 2
+    names = {c.value for row in book["Segments"].iter_rows(min_row=2) for c in row}
+    assert "Big spenders" in names

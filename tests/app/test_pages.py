@@ -363,3 +363,12 @@ def test_an_error_during_the_run_stops_it_with_the_library_message() -> None:
     assert not at.exception
     assert any("Cannot make 5 segments from 4 customers" in e for e in errors(at))
     assert state(at, "runs") is None
+
+
+def test_data_page_column_statistics_draw_a_small_histogram_per_column() -> None:
+    at = load_demo(fresh())
+    statistics = next(d.value for d in at.dataframe if "distribution" in d.value.columns)
+    bars = dict(zip(statistics["column"], statistics["distribution"]))
+    assert len(bars["total_spend"]) == 20 and sum(bars["total_spend"]) == 2_000
+    assert len(bars["channel"]) and sorted(bars["channel"], reverse=True) == list(bars["channel"])
+    assert list(bars["email"]) == [] and list(bars["review"]) == []    # personal data and text are not drawn

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import re
 
+import plotly.io
 import pytest
 from streamlit.testing.v1 import AppTest
 
@@ -26,6 +27,7 @@ from tests.app.test_pages import (
     state,
     texts,
 )
+from tests.app.test_quality import values as numbers
 from ui.format import md
 from ui.state import Studio
 
@@ -212,3 +214,25 @@ def test_the_curation_state_moves_annotations_with_segments_and_undo_restores_th
     assert studio.segment_names("run-1") == {0: "Loyal", 1: "Browsers", 2: "Newcomers"}
     assert studio.segment_notes("run-1") == {1: "call them"}
     assert studio.undo_curation("run-1") is None and studio.curation_steps("run-1") == []
+
+
+def test_the_dashboard_tab_compares_the_segments_on_value_and_draws_size_against_value(kmeans: AppTest) -> None:
+    at = kmeans
+    assert [t.label for t in at.tabs][-1].endswith("Dashboard")
+    figures = [plotly.io.from_json(chart.proto.spec) for chart in at.get("plotly_chart")]
+    titles = {f.layout.title.text: f for f in figures}
+    bars, bubbles = titles["Segments side by side"], titles["Size against value"]
+    # the demo's money column and order count give shares, spend per customer and the average order value
+    panels = [a.text for a in bars.layout.annotations]
+    assert panels[:4] == ["Share of customers", "Share of total spend", "Total spend per customer",
+                          "Average order value"]
+    shares = numbers(bubbles.data[-1].x)
+    assert len(shares) == 4 and abs(sum(shares) - 1) < 1e-9
+    assert list(bars.data[0].marker.color) == list(bubbles.data[-1].marker.color)   # one palette
+
+
+def test_the_map_offers_no_more_points_than_customers(kmeans: AppTest) -> None:
+    # the demo has 2,000 customers: "points drawn" once offered and showed 20,000
+    at = open_page(kmeans, "map")
+    slider = at.select_slider(key="map_points")
+    assert slider.options == ["1,000", "2,000"] and slider.value == 2_000

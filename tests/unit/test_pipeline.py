@@ -4,10 +4,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from segmentation.cli.options import progress_printer
 from segmentation.config import BlendConfig, ClusterConfig, ReduceConfig, RolesConfig, RunConfig, TextConfig
 from segmentation.errors import DataError
 from segmentation.ingest.read import load_table
 from segmentation.pipeline import StageCache, default_config, run, space_key
+from segmentation.represent.embed import EmbeddingCache, Progress, embed_texts
 
 DATA = Path(__file__).resolve().parents[3] / "shared" / "data"
 DEMO = Path(__file__).resolve().parents[2] / "assets" / "demo_customers.csv"
@@ -58,6 +60,51 @@ def test_progress_reports_every_stage_in_order():
     run(load_table(DEMO).table, fast_text("review"), on_progress=lambda s, f: stages.append(s), cache=StageCache())
     order = [s for i, s in enumerate(stages) if s not in stages[:i]]
     assert order == ["prepare", "features", "embed", "reduce", "map", "cluster", "profile"]
+
+
+class HalvesEmbedder:
+    """A stand-in neural embedder reporting its own progress in two halves, as the real one does per batch."""
+
+    model_id = "halves"
+
+    def embed(self, texts, on_progress=None):
+        for fraction in (0.5, 1.0):
+            if on_progress:
+                on_progress("embed", fraction)
+        return np.array([[len(t), 1.0] for t in texts], dtype=np.float32)
+
+
+def test_embedding_progress_counts_distinct_texts_and_starts_from_those_in_the_cache(tmp_path):
+    texts = ["late parcel", "great fit", "late parcel", "", "lovely fabric", "where is my order"]  # 4 distinct
+    seen = []
+    cache = EmbeddingCache(tmp_path / "e.sqlite")
+    embed_texts(texts[:3], HalvesEmbedder(), cache)  # "late parcel" and "great fit" are cached now
+    embed_texts(texts, HalvesEmbedder(), cache, lambda stage, f: seen.append((stage, f)))
+    assert all(isinstance(f, Progress) for _, f in seen)
+    assert [(s, f.done, f.total) for s, f in seen] == [("embed", 2, 4), ("embed", 3, 4), ("embed", 4, 4)]
+    assert [float(f) for _, f in seen] == [0.5, 0.75, 1.0]  # still the fraction, for (stage, fraction) callbacks
+
+
+def test_progress_is_a_plain_fraction_for_callbacks_that_do_not_count():
+    assert Progress(1, 4) == 0.25 and f"{Progress(1, 4):.0%}" == "25%" and str(Progress(1, 4)) == "0.25"
+    assert Progress(0, 0) == 1.0  # nothing to do is done
+    reports = []
+    run(load_table(DEMO).table, fast_text("review"), on_progress=lambda s, f: reports.append((s, f)),
+        cache=StageCache())
+    embed = [f for s, f in reports if s == "embed"]
+    assert embed[0] == 0.0 and embed[-1] == 1.0
+    counted = [f for f in embed if isinstance(f, Progress)]
+    assert counted and counted[-1].done == counted[-1].total > 1000  # the demo's distinct reviews
+
+
+def test_the_command_line_prints_counts_where_a_stage_reports_them(capsys):
+    show = progress_printer(quiet=False)
+    show("embed", Progress(0, 2000))
+    show("embed", Progress(1200, 2000))
+    show("reduce", 1.0)
+    assert capsys.readouterr().err.splitlines() == ["  embed         0%  (0 of 2,000)",
+                                                    "  embed        60%  (1,200 of 2,000)",
+                                                    "  reduce      100%"]
 
 
 @pytest.mark.parametrize(

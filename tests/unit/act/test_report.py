@@ -92,3 +92,19 @@ def test_cards_fall_back_when_profiles_lack_the_newer_fields(result):
     assert "What sets them apart" in text and "on average, against" in text
     assert "Distinctive words: late, refund" in text
     assert "Suggested action" not in text
+
+
+def test_report_numbers_are_written_one_way(result):
+    import re
+
+    text = "".join(parse(build_report(result, stability={"ari_mean": 0.9, "re_runs": 10, "customers_checked": 2000,
+                                                         "unstable_segments": 0})).text)
+    # side by side (sizes, cards, quality) every share has one decimal; prose says whole percentages; never two
+    assert not re.search(r"\d\.\d{2,}%", text)
+    for profile in result.profiles:
+        assert f"{profile.size:,} · {profile.share * 100:.1f}%" in text
+        assert f"{profile.share * 100:.1f}% of all customers" in text
+    assert not re.search(r"\d\.\d+e[+-]\d", text)                  # no scientific notation
+    assert not re.search(r"\b(None|nan|NaN)\b", text)
+    assert not re.search(r"\bre_runs\b|customers_checked|unstable_segments", text)
+    assert re.search(r"re runs|customers checked|unstable segments", text)

@@ -109,3 +109,46 @@ def test_excel_refuses_more_rows_than_a_sheet_holds(monkeypatch):
     monkeypatch.setattr(export, "EXCEL_MAX_ROWS", 5)
     with pytest.raises(DataError, match="Excel holds at most"):
         export.to_excel_bytes(pd.DataFrame({"a": range(6)}))
+
+
+def test_the_run_workbook_has_customers_segments_and_about_sheets_ready_to_read(small_run):
+    data = export.run_workbook(small_run, names={0: "Big spenders"})
+    book = openpyxl.load_workbook(io.BytesIO(data))
+    assert book.sheetnames == ["Customers", "Segments", "About"]
+    for sheet in book.worksheets:
+        assert sheet.freeze_panes == "A2", sheet.title
+        assert all(cell.font.bold for cell in sheet[1]), sheet.title
+        widths = {letter: dim.width for letter, dim in sheet.column_dimensions.items()}
+        assert len(widths) == sheet.max_column and all(8 <= w <= 60 for w in widths.values()), sheet.title
+    customers = book["Customers"]
+    header = [c.value for c in customers[1]]
+    assert not [c.coordinate for row in customers.iter_rows() for c in row if c.data_type == "f"]
+    rows = {r[0].value: r for r in customers.iter_rows(min_row=2)}
+    assert rows["C000"][header.index("note")].value.startswith("'=HYPERLINK")   # still neutralised
+    assert rows["C001"][header.index("note")].value == "'-5 off next time"
+    spend = rows["C004"][header.index("spend")]
+    assert isinstance(spend.value, float) and spend.number_format == "#,##0.00"   # money, two decimals
+    assert rows["C004"][header.index("segment_confidence")].number_format == "0.0%"
+    # a column as wide as its longest cell (within bounds): "segment_name" holds "Big spenders"
+    letter = openpyxl.utils.get_column_letter(header.index("segment_name") + 1)
+    assert customers.column_dimensions[letter].width == len("segment_name") + 2
+    segments = pd.read_excel(io.BytesIO(data), sheet_name="Segments")
+    assert "Big spenders" in set(segments["segment_name"]) and len(segments) == len(small_run.profiles)
+    about = pd.read_excel(io.BytesIO(data), sheet_name="About")
+    assert list(about.columns) == ["Topic", "How this run was made"]
+    assert "Customers segmented" in set(about["Topic"]) and about["How this run was made"].notna().all()
+    assert export.run_workbook(small_run, names={0: "Big spenders"}) == data   # the same run, the same bytes
+
+
+def test_excel_number_formats_follow_what_a_column_holds():
+    frame = pd.DataFrame({"total_spend": [12.5, 1300.0], "orders": [3, 12000], "returns_share": [0.1, 0.25],
+                          "age": [31.5, 40.0], "income": [39400.5, 10500.0], "visits_total": [1000.0, 2.0],
+                          "region": ["north", "=1+1"],
+                          "joined": pd.to_datetime(["2024-01-02", "2024-03-04"])})
+    book = openpyxl.load_workbook(io.BytesIO(export.to_excel_bytes(frame)))
+    sheet = book["customers"]
+    formats = {cell.value: sheet.cell(row=2, column=cell.column).number_format for cell in sheet[1]}
+    assert formats == {"total_spend": "#,##0.00", "orders": "#,##0", "returns_share": "0.0%", "age": "General",
+                       "income": "#,##0.00", "visits_total": "#,##0", "region": "General",
+                       "joined": "yyyy-mm-dd"}
+    assert sheet["G3"].value == "'=1+1" and sheet.freeze_panes == "A2"

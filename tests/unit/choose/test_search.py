@@ -15,7 +15,7 @@ from segmentation.choose.search import COLUMNS, Leaderboard, auto_segment, defau
 from segmentation.config import ClusterConfig, ReduceConfig, RunConfig
 from segmentation.errors import ConfigError, DataError
 from segmentation.plots import quality as plots_quality
-from segmentation.segment.cluster import cluster
+from segmentation.segment.cluster import CLUSTERERS, cluster
 
 
 @pytest.fixture(scope="module")
@@ -36,7 +36,8 @@ def test_four_planted_segments_are_recommended(four_blobs: tuple[np.ndarray, Lea
     assert best["n_segments"] == 4
     assert best["eligible"] and best["silhouette"] > 0.7 and best["stability"] > 0.95
     assert board.structure == "clear"
-    assert board.reason.startswith("4 segments (k-means, n_clusters=4): the best silhouette")
+    # the settings in words, no "n_clusters=4" (issue 15)
+    assert board.reason.startswith("4 segments (k-means, asked for 4): the best silhouette")
     assert "no segment under 3% and at most 10% unassigned" in board.reason
 
 
@@ -176,4 +177,17 @@ def test_cli_auto_writes_the_winner_and_the_leaderboard(tmp_path, capsys) -> Non
     customers = pd.read_csv(tmp_path / "out" / "customers.csv")
     assert customers["segment_id"].nunique() == 3 and len(customers) == 300
     out = capsys.readouterr().out
-    assert "Recommendation: 3 segments (k-means, n_clusters=3)" in out
+    assert "Recommendation: 3 segments (k-means, asked for 3): " in out  # settings in words, not "n_clusters=3"
+
+
+def test_the_leaderboard_for_people_names_settings_in_words(four_blobs: tuple[np.ndarray, Leaderboard]) -> None:
+    import re
+
+    _, board = four_blobs
+    table = board.table()
+    words = set(table["params"])
+    assert "4 segments" in words and not any(re.search(r"\w+_\w+|=", text) for text in words), words
+    hdbscan = table.loc[table["algorithm"] == CLUSTERERS["hdbscan"].label, "params"]
+    assert hdbscan.str.match(r"smallest segment size \d[\d,]*, neighbours needed \d+$").all()
+    assert not re.search(r"n_clusters|min_cluster_size|min_samples|=", board.reason), board.reason
+    assert (board.frame["params"] == "n_clusters=4").any()   # the machine-readable column stays for the code

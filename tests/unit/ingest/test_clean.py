@@ -146,3 +146,25 @@ def test_summary_lines() -> None:
     assert any("1 duplicate customers were dropped" in line for line in lines)
     assert any("Column 'spend': 1 empty values were filled." == line for line in lines)
     assert CleaningLog(3, 3, 0).summary_lines() == ["3 of 3 rows kept.", "Nothing else needed cleaning."]
+
+
+CONFIG_NAMES = r"missing_share|outlier_share|log_skewed|clip_quantile|impute_numeric|n_clusters|IQR|\w+_\w+="
+
+
+def test_the_quality_report_speaks_plain_words_not_setting_names() -> None:
+    import re
+
+    rng = np.random.default_rng(0)
+    skewed = pd.DataFrame({"id": [f"c{i}" for i in range(200)], "spend": rng.lognormal(3, 1.5, 200),
+                           "visits": np.r_[rng.normal(10, 1, 190), np.full(10, 500.0)]})
+    report = quality_report(skewed, {"id": "id", "spend": "numeric", "visits": "numeric"})
+    kinds = {issue.kind for issue in report.issues}
+    assert {"skewed", "outliers"} <= kinds
+    for issue in report.issues:
+        assert not re.search(CONFIG_NAMES, issue.message), issue.message
+    assert re.search(r"logarithms", next(i.message for i in report.issues if i.kind == "skewed"))
+    assert re.search(r"trimming extreme values", next(i.message for i in report.issues if i.kind == "outliers"))
+    headers = list(report.column_statistics().columns)
+    assert headers == ["Column", "Role", "Empty cells", "Different values", "Skewness", "Far-out values"]
+    log = CleaningLog(rows_before=2, rows_after=2, duplicates_dropped=0, log_transformed=("spend",))
+    assert any(re.match(r"Evened out by taking logarithms .*: spend\.", line) for line in log.summary_lines())

@@ -42,3 +42,12 @@ def test_category_share_figure_without_everyone_shades_the_shares() -> None:
     shares = pd.DataFrame({"app": [0.6], "web": [0.4]}, index=pd.Index([0], name="segment"))
     heat = plots.category_share_figure(shares, "channel").data[0]
     assert len(heat.y) == 1 and np.allclose(heat.z, [[0.6, 0.4]]) and heat.zmin == 0
+
+
+def test_category_values_that_look_like_numbers_stay_readable_categories() -> None:
+    # item codes as category values once made a numeric axis: slivers of cells with labels run together ("8%4%5%")
+    frame = pd.DataFrame([[0.5, 0.3, 0.2], [0.1, 0.1, 0.8]], index=[0, 1], columns=["1078", "862", "1094"])
+    fig = plots.category_share_figure(frame, "Clothing ID")
+    assert fig.layout.xaxis.type == "category" and fig.layout.yaxis.type == "category"
+    assert [x for x in fig.data[0].x] == ["1078", "862", "1094"]
+    assert list(fig.data[0].text[0]) == ["50%", "30%", "20%"]

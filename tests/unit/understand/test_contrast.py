@@ -17,6 +17,7 @@ from segmentation.understand.contrast import (
     benjamini_hochberg,
     category_crosstab,
     heatmap_frame,
+    is_code_like,
     mean_contrast,
     selection_profile,
 )
@@ -113,3 +114,15 @@ def test_heatmap_and_crosstab() -> None:
         category_crosstab(table, "colour", labels)
     with pytest.raises(DataError, match="629 segment labels for 630 customers"):
         heatmap_frame(table, roles, labels[:-1])
+
+
+def test_heatmap_leaves_out_numeric_codes_whose_average_means_nothing() -> None:
+    # an item code ("Clothing ID") and a nearly unique whole number are codes; spend and a 1-5 rating are not
+    rng = np.random.default_rng(1)
+    table = pd.DataFrame({"Clothing ID": rng.integers(800, 1200, 40), "ticket": rng.permutation(40) * 7 + 1000,
+                          "total_spend": rng.permutation(40) * 3.0 + 1, "Rating": rng.integers(1, 6, 40),
+                          "orders": rng.permutation(40)})
+    roles = dict.fromkeys(table.columns, "numeric")
+    heat = heatmap_frame(table, roles, np.repeat([0, 1], 20))
+    assert list(heat.columns) == ["total_spend", "Rating", "orders"]
+    assert is_code_like(np.array([1.5, 2.5, 3.5] * 10), "item_id") is False     # fractions are amounts
