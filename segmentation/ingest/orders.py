@@ -27,6 +27,7 @@ from segmentation.ingest.layout import (
     guess_layout,
     layout_from_mapping,
 )
+from segmentation.ingest.lines import read_order_fields
 from segmentation.ingest.parse import currency_counts, mixed_currencies
 from segmentation.ingest.read import Dataset, LoadReport
 
@@ -123,21 +124,9 @@ def _rollup(
     notes: list[str] = []
     n_lines = len(table)
 
-    customer = table[schema.customer]
-    no_customer = customer.isna().to_numpy(dtype=bool, copy=True)
-    if _is_text(customer):
-        no_customer |= (customer.astype("str").str.strip() == "").to_numpy(dtype=bool, na_value=False)
-    dates = table[schema.date]
-    if not pd.api.types.is_datetime64_any_dtype(dates):
-        dates = pd.to_datetime(dates, errors="coerce", format="mixed")
-    if getattr(dates.dt, "tz", None) is not None:
-        dates = dates.dt.tz_localize(None)
-    quantity = pd.to_numeric(table[schema.quantity], errors="coerce") if schema.quantity else None
-    if schema.amount:
-        value = pd.to_numeric(table[schema.amount], errors="coerce").astype("float64")
-    else:
-        price = pd.to_numeric(table[schema.price], errors="coerce")  # type: ignore[index]
-        value = (quantity * price).astype("float64")  # type: ignore[operator]
+    fields = read_order_fields(table, schema)
+    customer, no_customer, dates, quantity, value = (fields.customer, fields.no_customer, fields.dates,
+                                                      fields.quantity, fields.value)
 
     no_date = dates.isna().to_numpy() & ~no_customer
     no_value = value.isna().to_numpy() & ~no_customer & ~no_date

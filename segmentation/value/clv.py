@@ -86,6 +86,7 @@ def order_lines(table: pd.DataFrame, layout: OrderLayout) -> tuple[pd.DataFrame,
     """The order lines of ``table`` as :data:`LINE_COLUMNS`, and how many lines with a customer and an amount
     have a date that cannot be read. Lines without a customer, a date or an amount are left out, as the roll-up
     (``ingest.orders.rollup``) leaves them out."""
+    from segmentation.ingest.lines import read_order_fields
     from segmentation.ingest.parse import currency_counts, mixed_currencies
 
     for column in (layout.amount, layout.price):
@@ -93,22 +94,11 @@ def order_lines(table: pd.DataFrame, layout: OrderLayout) -> tuple[pd.DataFrame,
         if len(counts) > 1:
             raise DataError(mixed_currencies(str(column), counts) + "; no value was predicted. Convert the amounts "
                             "to one currency (or split the file by currency) and load it again.")
-    customer = table[layout.customer]
-    no_customer = customer.isna().to_numpy(dtype=bool, copy=True)
-    if pd.api.types.is_string_dtype(customer) or customer.dtype == object:
-        no_customer |= (customer.astype("str").str.strip() == "").to_numpy(dtype=bool, na_value=False)
-    dates = table[layout.date]
-    if not pd.api.types.is_datetime64_any_dtype(dates):
-        dates = pd.to_datetime(dates, errors="coerce", format="mixed")
-    if getattr(dates.dt, "tz", None) is not None:
-        dates = dates.dt.tz_localize(None)
-    quantity = pd.to_numeric(table[layout.quantity], errors="coerce") if layout.quantity else None
-    if layout.amount:
-        value = pd.to_numeric(table[layout.amount], errors="coerce").astype("float64")
-    elif layout.quantity and layout.price:
-        value = (quantity * pd.to_numeric(table[layout.price], errors="coerce")).astype("float64")
-    else:
+    if layout.amount is None and not (layout.quantity and layout.price):
         raise ConfigError("Predicting value needs an amount column, or both a quantity and a unit price column.")
+    fields = read_order_fields(table, layout)   # the same lines as the roll-up's
+    customer, no_customer, dates, quantity, value = (fields.customer, fields.no_customer, fields.dates,
+                                                      fields.quantity, fields.value)
     no_date = dates.isna().to_numpy()
     no_value = value.isna().to_numpy()
     keep = ~(no_customer | no_date | no_value)
