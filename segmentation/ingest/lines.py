@@ -17,13 +17,15 @@ from segmentation.errors import ConfigError
 
 
 class OrderColumns(Protocol):
-    """Which columns hold the customer, the date and the amount (or quantity and unit price)."""
+    """Which columns hold the customer, the date, the amount (or quantity and unit price) and, when there is one,
+    the order id (``ingest.orders.TransactionSchema`` is one)."""
 
     customer: str
     date: str
     amount: str | None
     quantity: str | None
     price: str | None
+    order: str | None
 
 
 @dataclass(frozen=True)

@@ -17,12 +17,12 @@ from __future__ import annotations
 
 import time
 from dataclasses import asdict, dataclass
-from typing import Protocol
 
 import numpy as np
 import pandas as pd
 
 from segmentation.errors import ConfigError, DataError
+from segmentation.ingest.lines import OrderColumns, read_order_fields
 
 VALUE_COLUMNS: tuple[str, ...] = ("p_alive", "expected_purchases", "predicted_clv", "value_at_risk")
 """What a roll-up with predictions adds to every customer who bought (see :func:`predict`)."""
@@ -34,17 +34,6 @@ MAX_UNREADABLE_SHARE = 0.10
 """Above this share of order lines with unreadable dates, the purchase counts would be too low to predict from."""
 LINE_COLUMNS: tuple[str, ...] = ("key", "when", "amount", "is_return")
 """The order lines the models read: customer key, timestamp, amount, and whether the line is a return."""
-
-
-class OrderLayout(Protocol):
-    """Which columns of an order-line table hold what (``ingest.orders.TransactionSchema`` is one)."""
-
-    customer: str
-    date: str
-    amount: str | None
-    quantity: str | None
-    price: str | None
-    order: str | None
 
 
 @dataclass(frozen=True)
@@ -82,11 +71,10 @@ class ValuePrediction:
     fit_seconds: float
 
 
-def order_lines(table: pd.DataFrame, layout: OrderLayout) -> tuple[pd.DataFrame, int]:
+def order_lines(table: pd.DataFrame, layout: OrderColumns) -> tuple[pd.DataFrame, int]:
     """The order lines of ``table`` as :data:`LINE_COLUMNS`, and how many lines with a customer and an amount
     have a date that cannot be read. Lines without a customer, a date or an amount are left out, as the roll-up
     (``ingest.orders.rollup``) leaves them out."""
-    from segmentation.ingest.lines import read_order_fields
     from segmentation.ingest.parse import currency_counts, mixed_currencies
 
     for column in (layout.amount, layout.price):
@@ -266,18 +254,23 @@ def predict_from_lines(lines: pd.DataFrame, as_of: pd.Timestamp | None = None,
     seconds = time.perf_counter() - started
     customers = predict(history, model, horizon_days)
     one_time = int((history["frequency"] == 0).sum())
+    unpredicted = int((~np.isfinite(customers["predicted_clv"].to_numpy(dtype="float64"))).sum())
     notes = [
-        f"Predicted value for {len(customers):,} customers from their purchase days up to {as_of:%Y-%m-%d} "
+        f"Predicted value for {len(customers) - unpredicted:,} customers from their purchase days up to "
+        f"{as_of:%Y-%m-%d} "
         "(MBG/NBD for purchases, Gamma-Gamma for spend): p_alive is the chance the customer is still active, "
         f"expected_purchases the purchase days expected in the next {horizon_days} days, predicted_clv their "
         "expected value (undiscounted), value_at_risk = predicted_clv × (1 − p_alive)."]
+    if unpredicted:
+        notes.append(f"{unpredicted:,} customers got no prediction: the fitted models could not be evaluated for "
+                     "their histories, so their value columns are empty.")
     if one_time:
         notes.append(f"{one_time:,} customers bought on one day only: their p_alive falls with the time since that "
                      "purchase, and the spend model gives them the average customer's spend per purchase.")
     return ValuePrediction(customers, model, as_of, int(horizon_days), tuple(notes), seconds)
 
 
-def predict_value(table: pd.DataFrame, layout: OrderLayout, horizon_days: int = DEFAULT_HORIZON_DAYS,
+def predict_value(table: pd.DataFrame, layout: OrderColumns, horizon_days: int = DEFAULT_HORIZON_DAYS,
                   as_of: pd.Timestamp | str | None = None) -> ValuePrediction:
     """Predicted value per customer from the order lines of ``table`` laid out as ``layout``
     (``ingest.orders.detect_transactions`` or ``layout_from_mapping``). ``horizon_days``: how far ahead purchases
@@ -329,7 +322,7 @@ VALUE_ATTR = "value_model"
 """Key of ``rollup_record`` in ``DataFrame.attrs`` of a rolled-up table (see :func:`rollup_record`)."""
 
 
-def rollup_record(layout: OrderLayout, model: ValueModel | None,
+def rollup_record(layout: OrderColumns, model: ValueModel | None,
                   horizon_days: int = DEFAULT_HORIZON_DAYS) -> dict[str, object]:
     """How a table was rolled up from order lines, as plain JSON: the ``layout`` (part -> column) and, when value
     was predicted, the fitted ``parameters`` and ``horizon_days``. The roll-up keeps it in the customers table's

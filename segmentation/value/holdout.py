@@ -15,8 +15,8 @@ import numpy as np
 import pandas as pd
 
 from segmentation.errors import ConfigError, DataError
+from segmentation.ingest.lines import OrderColumns
 from segmentation.value.clv import (
-    OrderLayout,
     ValueModel,
     check_history,
     check_lines,
@@ -145,7 +145,7 @@ def holdout_from_lines(lines: pd.DataFrame, holdout_from: str | pd.Timestamp,
     return HoldoutCheck(customers, by_past, model, summary)
 
 
-def holdout_check(table: pd.DataFrame, layout: OrderLayout, holdout_from: str | pd.Timestamp) -> HoldoutCheck:
+def holdout_check(table: pd.DataFrame, layout: OrderColumns, holdout_from: str | pd.Timestamp) -> HoldoutCheck:
     """The holdout check on the order lines of ``table`` laid out as ``layout`` (see :func:`holdout_from_lines`)."""
     lines, unreadable = order_lines(table, layout)
     if lines.empty:

@@ -104,3 +104,26 @@ def test_parameters_and_predictions_agree_with_pymc_marketing(history):
     assert np.allclose(p_alive(mine, x, t_x, big_t), their_alive, rtol=2e-3, atol=1e-4)
     assert np.allclose(expected_purchases(mine, x, t_x, big_t, 365), their_purchases, rtol=5e-3, atol=1e-3)
     assert np.allclose(expected_spend(mine, x, money), their_spend, rtol=2e-3)
+
+
+def test_customers_who_all_buy_at_one_rate_still_get_finite_predictions():
+    """Homogeneous purchase rates push the Gamma shape r towards infinity, where the expected-purchases formula
+    overflowed to NaN for everyone (found on a synthetic order log); the shape is capped at 400."""
+    from segmentation.value.clv import predict
+    from segmentation.value.fit import MAX_LOG_SHAPE
+
+    rng = np.random.default_rng(3)
+    n = 300
+    frequency = rng.poisson(3.0, n).astype(float)            # one rate for everyone: no Gamma spread to find
+    big_t = np.full(n, 360.0)
+    recency = np.where(frequency > 0, rng.uniform(200, 360, n), 0.0)
+    fitted = fit_purchases(frequency, recency, big_t)
+    assert fitted["r"] <= np.exp(MAX_LOG_SHAPE) * (1 + 1e-9)
+    history = pd.DataFrame({"frequency": frequency, "recency": recency, "T": big_t,
+                            "monetary_value": np.where(frequency > 0, rng.gamma(2.0, 20.0, n), 0.0)})
+    spend = fit_spend(frequency[frequency > 0], history["monetary_value"][frequency > 0].to_numpy())
+    model = ValueModel(**fitted, **spend, customers=n, repeat_customers=int((frequency > 0).sum()))
+    predicted = predict(history, model, 365)
+    assert np.isfinite(predicted["expected_purchases"]).all() and np.isfinite(predicted["predicted_clv"]).all()
+    # about the 3 purchase days a year they make, not a runaway number
+    assert 2.0 < predicted["expected_purchases"].mean() < 4.5
