@@ -42,6 +42,9 @@ $(VPY):
 # the app itself needs only requirements.txt.
 $(STAMP): $(REQS) | $(VPY)
 	$(VPY) -m pip install -r requirements-dev.txt
+	@# once per machine: the model's export, the embedding calibration and UMAP's compiled code (never fails setup)
+	mkdir -p "$(RUN_NUMBA_CACHE)"
+	-$(RUN_ENV) $(VPY) -m segmentation.represent.warmup
 	touch $@
 
 APP_STAMP := $(VENV)/.app-stamp

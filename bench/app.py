@@ -10,12 +10,20 @@ Target: the first page interactive within 3 s of the server answering.
 For scale it first measures the same thing for a bare Streamlit page (a title and
 one button) in this run: Streamlit's own floor on this machine. ``--visits N``
 opens the first page N times (the first visit pays the server's first script run).
+
+``--cold`` measures a fresh machine instead: for each variant a new server starts with an EMPTY workspace and an
+EMPTY ``NUMBA_CACHE_DIR`` (fresh temporary folders, as after a fresh ``make run``), and it prints the seconds
+from clicking "Use demo data" to the first segmentation with the real model on screen (Segment page, Run with
+the default settings). Variants: ``off`` (no warm-up), ``background`` (the app's warm-up thread, the analyst
+clicks as soon as the page is interactive), ``background+N`` (the analyst first reads the page for N seconds),
+``setup`` (``make setup``'s warm-up ran before the server started). Target with the warm-up: < 15 s.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import subprocess
 import sys
 import tempfile
 import time
@@ -52,12 +60,72 @@ def first_page_seconds(playwright, app: Path, cwd: Path, env: dict, visits: int)
         stop_streamlit(proc)
 
 
+def demo_to_segmentation(page, fast: bool = False) -> float:
+    """From an interactive first page: click "Use demo data", open Segment, click Run; seconds from the first
+    click until the run is on screen."""
+    start = time.perf_counter()
+    page.get_by_role("button", name="Use demo data").first.click()
+    wait_for_app(page, timeout=600_000)
+    page.locator('[data-testid="stSidebarNav"] a').filter(has_text="Segment").first.click()
+    wait_for_app(page)
+    if fast:
+        for key, option in (("seg_model", "TF-IDF (fast)"), ("seg_reduce", "PCA (fast, linear)"),
+                            ("seg_map", "PCA (fast)")):
+            page.locator(f".st-key-{key} [role=combobox]").click()
+            page.get_by_role("option", name=option, exact=True).click()
+    page.locator(".st-key-seg_run button").click()
+    page.get_by_text("Current run: Run 1").wait_for(timeout=600_000)
+    return time.perf_counter() - start
+
+
+def cold_start(playwright, variant: str) -> tuple[float, float | None]:
+    """(seconds from "Use demo data" to the segmentation on screen, seconds the install warm-up took) for one
+    variant, on a server with an empty workspace and an empty numba cache."""
+    warmup, _, think = variant.partition("+")
+    env = dict(os.environ, SEGMENT_STUDIO_HOME=tempfile.mkdtemp(prefix="bench-cold-home-"),
+               NUMBA_CACHE_DIR=tempfile.mkdtemp(prefix="bench-cold-numba-"), HF_HUB_OFFLINE="1",
+               TRANSFORMERS_OFFLINE="1", SEGMENT_STUDIO_WARMUP="0" if warmup == "off" else "1")
+    env.pop("SEGMENT_STUDIO_EMBED_BACKEND", None)
+    setup_seconds = None
+    if warmup == "setup":
+        start = time.perf_counter()
+        subprocess.run([sys.executable, "-m", "segmentation.represent.warmup"], cwd=ROOT, env=env, check=True,
+                       capture_output=True)
+        setup_seconds = time.perf_counter() - start
+    proc, url = start_streamlit(ROOT / "app.py", ROOT, env)
+    try:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM_PATH, args=CHROMIUM_ARGS, headless=True)
+        page = browser.new_page(viewport={"width": 1400, "height": 900})
+        page.set_default_timeout(600_000)
+        page.goto(url, wait_until="domcontentloaded")
+        page.get_by_role("button", name="Use demo data").first.wait_for(state="visible")
+        wait_for_app(page)
+        time.sleep(float(think or 0))  # the analyst reading the first page
+        seconds = demo_to_segmentation(page)
+        browser.close()
+        return seconds, setup_seconds
+    finally:
+        stop_streamlit(proc)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--fast", action="store_true", help="TF-IDF + PCA instead of the default model and UMAP")
     parser.add_argument("--visits", type=int, default=3)
+    parser.add_argument("--cold", default="", metavar="VARIANTS",
+                        help="only the fresh-machine timings, e.g. 'off,background,background+60,setup'")
     args = parser.parse_args()
     from playwright.sync_api import sync_playwright
+
+    if args.cold:
+        print(f"fresh machine (empty workspace and numba cache), {os.cpu_count()} CPU cores: seconds from "
+              "'Use demo data' to the first segmentation with the real model on screen")
+        with sync_playwright() as playwright:
+            for variant in args.cold.split(","):
+                seconds, setup_seconds = cold_start(playwright, variant.strip())
+                extra = f" (the install warm-up took {setup_seconds:.1f} s before)" if setup_seconds else ""
+                print(f"  warm-up {variant.strip():<16} {seconds:6.1f} s{extra}", flush=True)
+        return
 
     bare = Path(tempfile.mkdtemp(prefix="bench-app-bare-")) / "bare.py"
     bare.write_text(BARE_APP)

@@ -23,9 +23,15 @@ the share of segments with a generic name ("Segment 3"; target 0), the share who
 the segment's own key phrases, and the names themselves; ``--names-only`` skips the three baselines for a
 quick run (a few minutes with ``--max-rows 1000``).
 
+``--themes`` compares the theme level instead (``segment.themes``: themes inside the automatic mode's segments)
+with BERTopic's defaults, EVoC's defaults and k-means told the true k, all given the same MiniLM embeddings in one
+run (BERTopic and EVoC from requirements-bench.txt; BERTopic's UMAP seeded with its default parameters), and
+prints the time and peak memory of the theme stage on 100,000 synthetic customers (``--scale-rows``).
+
 Usage::
 
     .venv/bin/python bench/quality.py [--max-rows 3000] [--sets banking77,bbc_news] [--seed 42] [--names-only]
+    .venv/bin/python bench/quality.py --themes --sets banking77,ag_news,bbc_news [--scale-rows 100000]
 """
 
 from __future__ import annotations
@@ -208,6 +214,111 @@ def bench_set(spec: LabelledSet, data: Path, max_rows: int, seed: int, resamples
     return out
 
 
+def bertopic_defaults(texts: list[str], vectors: np.ndarray, seed: int) -> np.ndarray:
+    """BERTopic with its default settings, given the embeddings (its UMAP seeded, same parameters)."""
+    from bertopic import BERTopic
+    from umap import UMAP
+
+    umap_model = UMAP(n_neighbors=15, n_components=5, min_dist=0.0, metric="cosine", low_memory=False,
+                      random_state=seed)
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore")
+        topics, _ = BERTopic(umap_model=umap_model).fit_transform(texts, embeddings=vectors)
+    return np.asarray(topics)
+
+
+def evoc_defaults(vectors: np.ndarray, seed: int) -> np.ndarray:
+    """EVoC with its default settings (its chosen layer), seeded."""
+    import evoc
+
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore")
+        return np.asarray(evoc.EVoC(random_state=seed).fit_predict(vectors))
+
+
+def theme_set(spec: LabelledSet, data: Path, max_rows: int, seed: int, resamples: int) -> pd.DataFrame:
+    """Theme ARI/NMI and counts on one labelled set: ours vs BERTopic, EVoC and k-means(true k), same embeddings."""
+    from segmentation.choose.search import auto_segment
+    from segmentation.pipeline import compute_themes, run
+
+    table, available = load(spec, data, max_rows, seed)
+    truth_k = table[spec.label].nunique()
+    print(f"\n== {spec.name}: {len(table):,} of {available:,} rows, {truth_k} known groups", flush=True)
+    roles = [(c, "text") for c in spec.text_columns] + [(spec.label, "label")] + [(c, "numeric") for c in spec.numeric]
+    base = RunConfig(roles=RolesConfig(tuple(roles)), clean=CleanConfig(drop_duplicates=False),
+                     text=TextConfig(columns=spec.text_columns, model=DEFAULT_MODEL), blend=BlendConfig(1.0),
+                     reduce=ReduceConfig(method="umap", n_components=5, n_neighbors=15, map_method="pca"),
+                     random_state=seed)
+    first = run(table, base)
+    truth = first.table[spec.label].astype(str).to_numpy()
+    result, board = auto_segment(table, base, stability_resamples=resamples)
+    print(f"   segments: {board.reason}", flush=True)
+    start = time.perf_counter()
+    themes = compute_themes(result.table, result.roles, result.texts, result.embedding, result.labels,
+                            result.row_ids, result.config)
+    theme_seconds = time.perf_counter() - start
+    rows = [row("ours: segments", result.labels, truth, float("nan")),
+            row(f"ours: themes (detail {result.config.themes.detail:g})", themes["theme_labels"], truth,
+                theme_seconds)]
+    texts = [str(t) for t in first.texts]
+    for method, fit in (("BERTopic defaults", lambda: bertopic_defaults(texts, first.features, seed)),
+                        ("EVoC defaults", lambda: evoc_defaults(first.features, seed)),
+                        (f"k-means, true k={truth_k}", lambda: kmeans_true_k(first.embedding, truth_k, seed))):
+        start = time.perf_counter()
+        try:
+            labels = fit()
+        except ImportError as exc:
+            print(f"   {method}: not installed ({exc}); pip install -r requirements-bench.txt", flush=True)
+            continue
+        rows.append(row(method, labels, truth, time.perf_counter() - start))
+    names = [p.name for p in themes["theme_profiles"]]
+    print(f"   {len(names)} theme names, e.g. {'; '.join(names[:8])}", flush=True)
+    out = pd.DataFrame(rows)
+    out.insert(0, "set", spec.name)
+    return out
+
+
+def theme_scale(n_rows: int, seed: int) -> None:
+    """Time (wall and CPU) and peak memory of ``build_themes`` on ``n_rows`` synthetic customers in a 5-d space."""
+    import resource
+    import tracemalloc
+
+    from sklearn.cluster import KMeans
+    from sklearn.datasets import make_blobs
+
+    from segmentation.config import ThemeConfig
+    from segmentation.segment.themes import build_themes
+
+    Z, _ = make_blobs(n_rows, n_features=5, centers=60, cluster_std=0.6, random_state=seed)
+    segments = KMeans(8, n_init=1, random_state=seed).fit_predict(Z)
+    print(f"\n== theme stage on {n_rows:,} synthetic customers (5-d, 8 segments)")
+    for detail in (0.0, 0.5, 1.0):
+        tracemalloc.start()
+        wall, cpu = time.perf_counter(), time.process_time()
+        found = build_themes(Z, segments, ThemeConfig(detail=detail), seed)
+        wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+        peak = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+        rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        print(f"   detail {detail:g}: {found.n_themes} themes (smallest {found.min_size}), {wall:.1f} s wall, "
+              f"{cpu:.1f} s CPU, peak {peak / 1e6:.0f} MB allocated (process peak RSS {rss:.0f} MB)", flush=True)
+
+
+def themes_main(chosen: list[LabelledSet], args: argparse.Namespace) -> int:
+    print(f"Theme level vs known labels: up to {args.max_rows:,} rows per set (seed {args.seed}); MiniLM "
+          "embeddings given to every method; unassigned customers (BERTopic's topic -1) count as one group.")
+    theme_scale(args.scale_rows, args.seed)
+    results = pd.concat([theme_set(s, args.data, args.max_rows, args.seed, args.resamples) for s in chosen],
+                        ignore_index=True)
+    print("\n" + results.to_string(index=False, na_rep="", formatters={
+        "unassigned": "{:.0%}".format, "ari": "{:.3f}".format, "nmi": "{:.3f}".format,
+        "v_measure": "{:.3f}".format, "seconds": "{:.1f}".format}))
+    if args.csv:
+        args.csv.parent.mkdir(parents=True, exist_ok=True)
+        results.to_csv(args.csv, index=False)
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA, help="folder holding the labelled sets")
@@ -220,10 +331,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--csv", type=Path, help="also write the table to this CSV file (e.g. bench/out/q.csv)")
     parser.add_argument("--names-only", action="store_true",
                         help="only the automatic mode and its names (skip the BERTopic-style and k-means baselines)")
+    parser.add_argument("--themes", action="store_true",
+                        help="compare the theme level with BERTopic, EVoC and k-means(true k) instead")
+    parser.add_argument("--scale-rows", type=int, default=100_000,
+                        help="synthetic customers for the theme stage's time and memory (with --themes)")
     args = parser.parse_args(argv)
     chosen = [s for s in SETS if s.name in args.sets.split(",")]
     if not chosen:
         parser.error(f"--sets must name some of {', '.join(s.name for s in SETS)}")
+    if args.themes:
+        return themes_main(chosen, args)
     print(f"Segment Studio quality benchmark: up to {args.max_rows:,} rows per set (seeded sample, seed "
           f"{args.seed}); MiniLM embeddings; unassigned customers count as one group.")
     started = time.perf_counter()

@@ -8,8 +8,8 @@ from ui.frame import page_header
 from ui.state import studio
 
 page_header("Assign", "Place new or refreshed customers in existing segments, without segmenting again: each one "
-                      "joins the segment of the customers it most resembles. Customers seen before show where they "
-                      "moved.")
+                      "joins the segment, and the theme inside it, of the customers it most resembles. Customers "
+                      "seen before show where they moved.")
 state = studio()
 run = state.curated_run()
 current = act_view.run_export(state, run) if run is not None else None

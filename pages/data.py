@@ -13,7 +13,9 @@ from ui.data_view import (
 from ui.format import user_errors
 from ui.frame import PAGES, page_header
 from ui.loading import load_demo, show_load_error, upload_box
+from ui.projects_view import dataset_caption, upload_question
 from ui.state import studio
+from ui.workspace_sync import open_demo
 
 page_header("Data", "Load your customers, check how the file was read, and tell Segment Studio what each "
                     "column is.")
@@ -21,13 +23,15 @@ page_header("Data", "Load your customers, check how the file was read, and tell 
 state = studio()
 upload, demo = st.columns([3, 1], vertical_alignment="bottom")
 with upload:
-    if upload_box("data_upload"):
+    if upload_box("data_upload", ask=True):  # a file new to the open project asks where it goes
         st.rerun()
 with demo:
     if st.button("Use demo data", icon=":material/rocket_launch:", key="data_demo", width="stretch"):
-        if load_demo():
-            st.rerun()
+        with user_errors("The demo data could not be opened."):
+            if open_demo(open_project_only=True) or load_demo(ask=True):  # already here, else load it
+                st.rerun()
 show_load_error()
+upload_question()
 
 dataset = state.dataset
 if dataset is None:
@@ -36,6 +40,7 @@ if dataset is None:
     st.stop()
 
 st.subheader(dataset.name, anchor=False)
+dataset_caption()
 load_report_panel(dataset)
 if state.source is not None:
     reading_options_panel(state.source, dataset)

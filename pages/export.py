@@ -69,6 +69,10 @@ with share.container(border=True, height="stretch"):
     download("Segment profiles (CSV)", "Size, share, top traits, keywords and descriptions of each segment.",
              lambda: act_view.profiles_file(chosen), f"{slug}-profiles.csv", "csv", "download_profiles",
              icon=":material/table_chart:")
+    if chosen.result.n_themes > chosen.result.n_segments:   # themes that refine the segments, as themes.csv
+        download("Themes inside the segments (CSV)", "Each theme's segment, size, share of its segment, key phrases "
+                 "and a quote; theme_id as in the customer file.", lambda: act_view.themes_file(chosen) or b"",
+                 f"{slug}-themes.csv", "csv", "download_themes", icon=":material/account_tree:")
 
 with reuse.container(border=True, height="stretch"):
     st.markdown("##### :material/replay: Reuse")

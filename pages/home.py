@@ -44,7 +44,12 @@ with start_column:
                "a review each. Or with your own file.")
     if st.button("Use demo data", type="primary", icon=":material/rocket_launch:", key="home_demo",
                  width="stretch"):
-        if load_demo():
+        reopened = False
+        with user_errors("The demo project could not be opened."):
+            reopened = ws.open_demo()  # a project with the demo data exists: open it rather than copy it again
+        if reopened:
+            st.switch_page(PAGES["data"], query_params=ws.address())
+        elif load_demo():
             start_new_project()
     if upload_box("home_upload"):
         start_new_project()

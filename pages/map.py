@@ -4,6 +4,7 @@ import streamlit as st
 
 from segmentation.act.tables import result_tags
 from segmentation.plots import map as plots
+from segmentation.understand.wording import column_label
 from ui import cache
 from ui.choose_view import run_key
 from ui.frame import page_header, require_result
@@ -16,28 +17,39 @@ page_header("Map", "Each dot is a customer; customers close together are alike. 
 run = require_result()
 state = studio()
 result = run.result
-names = state.segment_names()
+names = state.shown_names(result)
 
 # personal data and raw identifiers never go to the browser in hover labels
 usable = [c for c in result.table.columns if result.roles.get(c) in ("numeric", "categorical", "date", "label",
                                                                          "describe", "outcome")]
 numeric = [c for c in usable if result.roles.get(c) == "numeric"]
-colour_options = [plots.SEGMENT] + [c for c in usable if result.roles.get(c) != "date"]
+colour_options = [plots.SEGMENT] + ([plots.THEME] if result.theme_labels is not None else []) + \
+    [c for c in usable if result.roles.get(c) != "date"]
 colour_choice = state.choice("map_colour", plots.SEGMENT)
 hover_choice = [c for c in state.choice("map_hover", numeric[:3]) if c in usable]
 
-controls = st.columns([1, 2, 1])
+controls = st.columns([1, 1.7, 1, 0.9], vertical_alignment="bottom")
 color_by = controls[0].selectbox(
     "Colour by", colour_options, key="map_colour",
     index=colour_options.index(colour_choice) if colour_choice in colour_options else 0,
-    format_func=lambda c: "Segment" if c == plots.SEGMENT else c)
-hover = controls[1].multiselect("Show on hover and in the tables", usable, default=hover_choice, key="map_hover")
-max_points = controls[2].select_slider(
-    "Points drawn", plots.point_choices(len(result.labels)),
-    value=plots.default_points(len(result.labels), state.choice("map_points")), key="map_points",
-    format_func=lambda n: f"{n:,}", disabled=len(result.labels) <= plots.POINT_STEPS[0],
-    help="Large bases are sampled evenly per segment so the browser stays fast; the chart says how many it shows.")
+    format_func=lambda c: {plots.SEGMENT: "Segment", plots.THEME: "Theme"}.get(c) or column_label(c))
+hover = controls[1].multiselect("Show on hover and in the tables", usable, default=hover_choice, key="map_hover",
+                                format_func=column_label)
+point_choices = plots.point_choices(len(result.labels))
+if len(point_choices) > 1:
+    max_points = controls[2].select_slider(
+        "Points drawn", point_choices,
+        value=plots.default_points(len(result.labels), state.choice("map_points")), key="map_points",
+        format_func=lambda n: f"{n:,}",
+        help="Large bases are sampled evenly per segment so the browser stays fast; the chart says how many it "
+             "shows.")
+else:   # a slider with one stop reads like zero: say what is drawn instead
+    max_points = point_choices[0]
+    controls[2].container(key="map_points_all").caption(f"All {max_points:,} customers drawn")
+show_labels = controls[3].toggle("Show labels", value=state.choice("map_labels", True), key="map_labels",
+                                 help="Write each segment's name on the map, at the heart of the segment.")
 state.set_choice("map_colour", color_by)
+state.set_choice("map_labels", show_labels)
 state.set_choice("map_hover", hover)
 state.set_choice("map_points", max_points)
 
@@ -54,7 +66,7 @@ tags = cache.kept(cache.act_store("files"), f"tags|{run_key(state, run.run_id)}"
 found = search_panel(result, query, names, hover, tags or None)
 
 figure = plots.map_figure(result, color_by=color_by, names=names, hover_fields=hover, max_points=max_points,
-                          highlight=found if len(found) else None, highlight_label="Found")
+                          highlight=found if len(found) else None, highlight_label="Found", show_labels=show_labels)
 # the key changes with every curation step, so a selection of customers that were just moved is cleared
 steps = len(state.curation_steps(run.run_id))
 event = st.plotly_chart(figure, key=f"map_chart_{run.run_id}_{steps}", on_select="rerun",

@@ -13,7 +13,7 @@ page_header("Quality", "Are the segments real groups or arbitrary cuts? These ch
                        "together with the profiles.")
 run = require_result()
 state = studio()
-names = state.segment_names()
+names = state.shown_names(run.result)
 
 quality_view.metric_cards(run.result.metrics)
 quality_view.run_warnings(state, run)

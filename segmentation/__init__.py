@@ -35,6 +35,7 @@ _PUBLIC = {
     "RunConfig": "segmentation.config",
     "SegmentationResult": "segmentation.pipeline", "default_config": "segmentation.pipeline",
     "run": "segmentation.pipeline",
+    "ThemeConfig": "segmentation.config", "build_themes": "segmentation.segment.themes",
     # choose
     "search": "segmentation.choose.search", "stability": "segmentation.choose.stability",
     "compare_runs": "segmentation.choose.compare",

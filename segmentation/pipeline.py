@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import platform
+import re
 import threading
 import time
 from collections import OrderedDict
@@ -32,14 +33,16 @@ from segmentation.paths import cache_dir
 from segmentation.represent.embed import EmbeddingCache, embed_texts, make_embedder
 from segmentation.represent.features import build_features
 from segmentation.represent.reduce import map_coordinates, reduce
-from segmentation.segment.cluster import cluster
+from segmentation.segment.cluster import cap_unassigned, cluster
+from segmentation.segment.themes import build_themes
 from segmentation.understand.explain import profile_segments
 from segmentation.understand.metrics import external_metrics, internal_metrics
 from segmentation.understand.profile import SegmentProfile
+from segmentation.understand.themes import ThemeProfile, describe_themes
 
 ProgressFn = Callable[[str, float], None]
 
-STAGES = ("prepare", "features", "embed", "reduce", "map", "cluster", "profile")
+STAGES = ("prepare", "features", "embed", "reduce", "map", "cluster", "themes", "profile")
 """Stage names passed to ``on_progress``, in order."""
 
 
@@ -66,6 +69,27 @@ class SegmentationResult:
     feature_recipe: Mapping[str, Any] = field(default_factory=dict, repr=False)
     text_state: Mapping[str, Any] | None = field(default=None, repr=False)
     version: str = __version__
+    # the theme level inside segments (segment.themes); None in runs stored before themes existed
+    theme_labels: np.ndarray | None = field(default=None, repr=False)      # global theme id, -1 = Unassigned
+    theme_confidence: np.ndarray | None = field(default=None, repr=False)
+    theme_parent: Mapping[int, int] = field(default_factory=dict, repr=False)   # theme id -> segment id
+    theme_profiles: tuple[ThemeProfile, ...] = field(default=(), repr=False)
+
+    @property
+    def n_themes(self) -> int:
+        return len(self.theme_parent)
+
+    def theme_names(self) -> dict[int, str]:
+        """Theme id -> its name (see ``understand.themes.ThemeProfile``)."""
+        return {p.theme: p.name for p in self.theme_profiles}
+
+    def with_themes(self, detail: float) -> SegmentationResult:
+        """The same segments with the theme level moved to ``detail`` (0 coarse .. 1 fine); about a second for
+        20,000 customers, so a page can follow its control live."""
+        from dataclasses import replace
+
+        config = self.config.replace(themes=replace(self.config.themes, detail=float(detail)))
+        return replace(self, config=config, **theme_fields(self, self.labels, config))
 
     @property
     def n_segments(self) -> int:
@@ -82,7 +106,10 @@ class SegmentationResult:
                                     phrase_model=self.config.text.model if self.config.blend.text_weight > 0 else None)
         from dataclasses import replace
 
-        return replace(self, labels=labels, metrics=metrics, profiles=profiles, notes=self.notes + notes)
+        themes = theme_fields(self, labels, self.config)
+        # the curation's own notes come last: they say what the analyst changed, after what the run found
+        return replace(self, labels=labels, metrics=metrics, profiles=profiles,
+                       **{**themes, "notes": themes["notes"] + tuple(notes)})
 
     def manifest(self) -> dict[str, Any]:
         """Everything needed to reproduce or audit the run (for exports)."""
@@ -93,12 +120,40 @@ class SegmentationResult:
             "rows": int(len(self.labels)),
             "segments": self.n_segments,
             "unassigned": int((self.labels < 0).sum()),
+            "themes": self.n_themes,
             "config": self.config.to_dict(),
             "roles": dict(self.roles),
             "metrics": json_safe(dict(self.metrics)),
             "timings_seconds": {k: round(v, 3) for k, v in self.timings.items()},
             "notes": list(self.notes),
         }
+
+
+def compute_themes(table: pd.DataFrame, roles: Mapping[str, str], texts: Any, Z: np.ndarray, labels: np.ndarray,
+                   row_ids: np.ndarray, config: RunConfig) -> dict[str, Any]:
+    """The theme fields of a ``SegmentationResult`` for segment ``labels``: labels, confidence, parent, profiles."""
+    themes = build_themes(Z, labels, config.themes, config.random_state)
+    has_text = texts is not None and any(isinstance(t, str) and t for t in texts)
+    profiles = describe_themes(table, roles, themes.labels, themes.parent, list(texts) if has_text else None,
+                               embedding=Z, row_ids=row_ids, random_state=config.random_state)
+    return {"theme_labels": themes.labels, "theme_confidence": themes.confidence, "theme_parent": themes.parent,
+            "theme_profiles": profiles, "notes": themes.notes}
+
+
+def _is_theme_note(note: str) -> bool:
+    """Whether a run note is one of ``Themes.notes`` (they are replaced when the theme level moves)."""
+    return bool(re.match(r"[\d,]+ (themes inside \d+ segments|candidate themes were merged|customers between themes "
+                         r"joined)", note))
+
+
+def theme_fields(result: SegmentationResult, labels: np.ndarray, config: RunConfig,
+                 notes: tuple[str, ...] | None = None) -> dict[str, Any]:
+    """The theme fields for ``labels``, and the run's ``notes`` (``result.notes`` by default) with the theme notes
+    of the new level in place of the old ones."""
+    fields = compute_themes(result.table, result.roles, result.texts, result.embedding, labels, result.row_ids,
+                            config)
+    kept = tuple(n for n in (result.notes if notes is None else notes) if not _is_theme_note(n))
+    return {**fields, "notes": kept + tuple(fields["notes"])}
 
 
 # --------------------------------------------------------------------------- stage cache
@@ -314,9 +369,19 @@ def run(table: pd.DataFrame, config: RunConfig | None = None, on_progress: Progr
     # --- cluster ------------------------------------------------------------------
     progress("cluster", 0.0)
     clustering = timed("cluster", (*space, config.cluster), lambda: cluster(Z, config.cluster, config.random_state))
+    clustering = cap_unassigned(Z, clustering, config.themes.max_unassigned)
     labels = clustering.labels
     notes += list(clustering.notes)
     progress("cluster", 1.0)
+
+    # --- themes inside the segments -----------------------------------------------------
+    progress("themes", 0.0)
+    row_ids = _row_ids(kept, roles)
+    themes = timed("themes", (*space, config.cluster, config.themes),
+                   lambda: compute_themes(kept, roles, texts if text_columns else None, Z, labels, row_ids, config))
+    notes += list(themes["notes"])
+    themes = {k: v for k, v in themes.items() if k != "notes"}   # the cached dict itself stays as it was
+    progress("themes", 1.0)
 
     # --- metrics and profiles ------------------------------------------------------
     start = time.perf_counter()
@@ -337,10 +402,10 @@ def run(table: pd.DataFrame, config: RunConfig | None = None, on_progress: Progr
                      "try k-means, a smaller minimum segment size, or other columns.")
 
     return SegmentationResult(
-        config=config, data_digest=digest, table=kept, roles=roles, row_ids=_row_ids(kept, roles),
+        config=config, data_digest=digest, table=kept, roles=roles, row_ids=row_ids,
         texts=np.asarray(texts, dtype=object), features=X, embedding=Z, coords=coords, labels=labels,
         confidence=clustering.confidence, metrics=metrics, profiles=profiles,
         feature_names=tuple(recipe.feature_names), timings=timings, notes=tuple(notes),
-        feature_recipe=recipe.to_dict(), text_state=text_state,
+        feature_recipe=recipe.to_dict(), text_state=text_state, **themes,
     )
 

@@ -17,6 +17,8 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("NUMBA_CACHE_DIR", str(CACHE_DIR / "numba"))
 os.environ.setdefault("PYTHONHASHSEED", "0")  # inherited by subprocesses (e.g. the e2e app server)
+# no background warm-up in every AppTest run and e2e server (represent/warmup.py has its own tests)
+os.environ.setdefault("SEGMENT_STUDIO_WARMUP", "0")
 if "SEGMENT_STUDIO_HOME" not in os.environ:
     # A fresh workspace per plain pytest run; `make test` wipes the whole parent first.
     _workspace_parent = CACHE_DIR / "test-workspace"

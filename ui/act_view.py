@@ -32,6 +32,7 @@ from segmentation.act.bundle import manifest_json
 from segmentation.act.model_file import model_file_name
 from segmentation.act.movement import Movement, model_movement
 from segmentation.act.report import report_bytes
+from segmentation.act.themes_export import assigned_themes, theme_table
 from segmentation.common import segment_number
 from segmentation.errors import SegmentationError
 from segmentation.ingest import read as io
@@ -75,6 +76,7 @@ def run_export(state: Studio, run: RunRecord) -> RunExport:
     names = state.segment_names(run.run_id)
     descriptions = state.segment_descriptions(run.run_id)
     key = json.dumps({"run": run.run_id, "steps": state.curation_steps(run.run_id),
+                      "theme_detail": run.result.config.themes.detail,
                       "names": {str(k): v for k, v in sorted(names.items())},
                       "descriptions": {str(k): v for k, v in sorted(descriptions.items())}}, sort_keys=True)
     return RunExport(run, names, descriptions, hashlib.sha256(key.encode()).hexdigest()[:24], f"run-{run.number}")
@@ -109,6 +111,13 @@ def segments_zip(customers: pd.DataFrame, fmt: str) -> bytes:
     return export.segments_zip_bytes(customers, fmt)
 
 
+def themes_file(run: RunExport) -> bytes | None:
+    """The themes inside the segments as CSV (``themes_export.theme_table``), the bytes ``python -m segmentation
+    export`` writes to themes.csv; None for a run without themes."""
+    themes = theme_table(run.result, run.names)
+    return export.to_csv_bytes(themes) if len(themes) else None
+
+
 def profiles_file(run: RunExport) -> bytes:
     """The profile table (size, share, traits, keywords, descriptions) as CSV."""
     return export.to_csv_bytes(export.profile_table(run.result, run.names))
@@ -124,11 +133,12 @@ def stability_for_report(state: Studio, run_id: str) -> dict[str, Any] | None:
     from .choose_view import run_key
 
     check = state.stability_check(run_id)
-    if not check or check.get("curation") != run_key(state, run_id):
-        return None
+    if not check or check.get("curation") != run_key(state, run_id) or not check.get("reduction"):
+        return None  # an older check re-clustered the reduced space only: too optimistic to show stakeholders
     unstable = sum(s.get("badge") == "unstable" for s in check.get("segments", []))
     return {"ari_mean": float(check["agreement"]), "re_runs": int(check.get("resamples", 0)),
-            "customers_checked": int(check.get("sample_size", 0)), "unstable_segments": int(unstable)}
+            "customers_checked": int(check.get("sample_size", 0)), "unstable_segments": int(unstable),
+            "method": str(check.get("method", ""))}
 
 
 def report_file(run: RunExport, stability: Mapping[str, Any] | None, dataset_name: str | None) -> Callable[[], bytes]:
@@ -230,14 +240,17 @@ def _chip(segment: int, name: str, extra: str = "") -> str:
 # --------------------------------------------------------------------------- Assign: the customers
 def data_step(state: Studio) -> io.Dataset | None:
     """Step 2: a customer file to assign (uploaded, or the demo data). None until one is chosen."""
-    upload, demo = st.columns([3, 1], vertical_alignment="bottom")
+    # the demo customers only make sense against segments of the demo data (or to try a model file)
+    offer_demo = state.dataset is None or state.dataset.name == cache.DEMO_NAME
+    upload, demo = st.columns([3, 1], vertical_alignment="bottom") if offer_demo else (st.container(), None)
     with upload:
         uploaded = st.file_uploader("Customers to assign", type=UPLOAD_TYPES, key="assign_upload",
                                     help="The same columns as the customers the model was built from (extra columns "
                                          "are ignored). CSV, TSV, TXT, Excel, Parquet, or any of them gzipped.")
     if uploaded is not None and state.upload_is_new(f"assign_upload:{uploaded.file_id}"):
         _remember_table(state, uploaded.name, uploaded.getvalue())
-    if demo.button("Use the demo data", icon=":material/rocket_launch:", key="assign_demo", width="stretch"):
+    if demo is not None and demo.button("Use the demo data", icon=":material/rocket_launch:", key="assign_demo",
+                                        width="stretch"):
         _remember_table(state, cache.DEMO_NAME, cache.demo_bytes())
     chosen = state.choice("assign_data")
     dataset = cache.act_store("tables").get(chosen["digest"]) if chosen else None
@@ -275,7 +288,7 @@ def assign(chosen: ChosenModel, dataset: io.Dataset, on_progress: Callable[[str,
     key = assignment_key(chosen, dataset)
     found = store.get(key)
     if found is None:
-        assigned = chosen.model.assign(dataset.table, on_progress=on_progress)
+        assigned = chosen.model.assign(dataset.table, on_progress=on_progress, themes=True)
         found = Assignment(assigned, model_movement(chosen.model, dataset.table, assigned), dataset.name,
                            chosen.model.segment_names)
         store.put(key, found)
@@ -315,13 +328,36 @@ def results(result: Assignment) -> None:
     with table:
         st.markdown(f"**Assigned customers** · first {min(PREVIEW_ROWS, len(assigned)):,} of {len(assigned):,}")
         st.dataframe(assigned.head(PREVIEW_ROWS), hide_index=True, width="stretch", height=300,
-                     column_config={"confidence": st.column_config.ProgressColumn(
-                         "confidence", format="percent", min_value=0.0, max_value=1.0)})
+                     column_config={column: st.column_config.ProgressColumn(
+                         column, format="percent", min_value=0.0, max_value=1.0)
+                         for column in ("confidence", "theme_confidence")})
         stem = str(result.data_name).rsplit(".", 1)[0] or "customers"
         st.download_button("Download assigned customers CSV", data=lambda: export.to_csv_bytes(assigned),
                            file_name=f"{stem}-assigned.csv", mime=MIME["csv"], key="assign_download",
                            icon=":material/download:", type="primary", on_click="ignore")
+    themes_section(assigned)
     movement_section(result.movement)
+
+
+def themes_section(assigned: pd.DataFrame) -> None:
+    """Where the assigned customers went, theme by theme inside each segment (``themes_export.assigned_themes``);
+    nothing for a model saved before themes existed."""
+    themes = assigned_themes(assigned)
+    if themes is None:
+        return
+    st.markdown(f"**Where customers went, by theme** · {int((themes['theme_id'] > 0).sum())} themes")
+    st.dataframe(themes.assign(share=themes["share"] * 100), hide_index=True, width="stretch", height=260,
+                 key="assign_themes", column_order=["segment_name", "theme_name", "customers", "share",
+                                                    "median_confidence"], column_config={
+                     "segment_name": st.column_config.TextColumn("Segment", width="medium"),
+                     "theme_name": st.column_config.TextColumn("Theme", width="medium"),
+                     "customers": st.column_config.NumberColumn("Customers", format="localized", width="small"),
+                     "share": st.column_config.NumberColumn("Share", format="%.1f%%", width="small",
+                                                            help="The share of all the customers assigned."),
+                     "median_confidence": st.column_config.ProgressColumn(
+                         "Median confidence", format="percent", min_value=0.0, max_value=1.0,
+                         help="The share of the vote of the nearest reference customers in the segment that "
+                              "went to the theme given.")})
 
 
 def movement_section(movement: Movement | None) -> None:
@@ -357,4 +393,4 @@ __all__ = ["Assignment", "ChosenModel", "RunExport", "assign", "customers_file",
            "data_step",
            "download", "earlier_assignment", "manifest_file", "model_file", "model_name", "model_step",
            "model_summary", "profiles_file", "report_file", "results", "run_export", "run_model", "segments_zip",
-           "sizes_figure", "stability_for_report"]
+           "sizes_figure", "stability_for_report", "themes_file", "themes_section"]

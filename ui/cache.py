@@ -185,6 +185,20 @@ def curated_result(result: pipeline.SegmentationResult, run_id: str, steps: list
     return _curated_result(run_id, result.data_digest, json.dumps(steps, sort_keys=True), result)
 
 
+# The theme level at the analyst's detail (Profiles page, ui.themes_view): about a second for 20,000 customers, and
+# a result that shares the run's arrays. Keyed like the curated result, plus the detail.
+@st.cache_resource(max_entries=8, show_spinner="Finding the themes at this level of detail…")
+def _themed_result(run_id: str, digest: str, steps_json: str, detail: float, _result: pipeline.SegmentationResult
+                   ) -> pipeline.SegmentationResult:
+    return _result.with_themes(detail)
+
+
+def themed_result(result: pipeline.SegmentationResult, run_id: str, steps: list[dict[str, Any]], detail: float
+                  ) -> pipeline.SegmentationResult:
+    """``result`` (a run after its curation ``steps``) with its themes at ``detail`` (0 coarse .. 1 fine)."""
+    return _themed_result(run_id, result.data_digest, json.dumps(steps, sort_keys=True), float(detail), result)
+
+
 # --------------------------------------------------------------------------- workspace (ui.workspace_sync)
 # Stored datasets and runs never change once saved (curation and names live beside them), so a loaded copy is
 # shared by every session that opens the same project, keyed by (workspace folder, project id, stored id).
@@ -292,16 +306,17 @@ def search(key: str, Z: Any, settings: dict[str, Any],
     return board
 
 
-def stability(key: str, Z: Any, cluster_config: Any, random_state: int, labels: Any,
+def stability(key: str, X: Any, reduce_config: Any, cluster_config: Any, random_state: int, labels: Any,
               on_progress: Callable[[str, float], None] | None = None, **settings: Any) -> Any:
-    """``stability.stability`` of ``labels`` (a run's segments) under ``cluster_config``, kept under ``key``,
-    which must identify the run and any hand-made change to its segments."""
+    """``stability.stability`` of ``labels`` (a run's segments): the reduction ``reduce_config`` and clustering
+    ``cluster_config`` re-run on resamples of the features ``X``, kept under ``key``, which must identify the run
+    and any hand-made change to its segments."""
     from segmentation.choose import stability as stability_module
 
     report = _store("stability").get(key)
     if report is None:
-        report = stability_module.stability(Z, cluster_config, random_state, labels=labels, on_progress=on_progress,
-                                             **settings)
+        report = stability_module.stability(X, reduce_config, cluster_config, random_state, labels=labels,
+                                             on_progress=on_progress, **settings)
         _store("stability").put(key, report)
     return report
 

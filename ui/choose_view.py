@@ -98,15 +98,16 @@ def render_auto_mode(dataset: Dataset, state: Studio) -> None:
     """Automatic mode under the Segment form: search, the recommendation and why, the leaderboard, open a row."""
     base = base_config(dataset, state)
     with st.container(border=True, key="auto_mode"):
-        about, options, action = st.columns([4.4, 2, 2.4], vertical_alignment="center")
-        about.markdown("**Automatic mode: find the best segmentation**")
-        about.caption("Tries k-means, Gaussian mixture, Ward, HDBSCAN and DBSCAN with several numbers of segments "
-                      "on the text and reduction settings above, re-runs each to see if it holds up, and recommends "
-                      "one.")
-        with options.popover("Search settings", icon=":material/tune:", width="stretch"):
+        st.markdown("**Automatic mode: find the best segmentation**")
+        st.caption("Tries k-means, Gaussian mixture, Ward, HDBSCAN and DBSCAN with several numbers of segments "
+                   "on the text and reduction settings above, re-runs each to see if it holds up, and recommends "
+                   "one.")
+        # the buttons in a row of their own, as wide as their words: never cut off on a narrow screen
+        options = st.container(horizontal=True, key="auto_buttons")
+        with options.popover("Search settings", icon=":material/tune:", width="content"):
             settings = _search_settings(len(dataset.table), state)
-        if action.button("Find the best segmentation", icon=":material/auto_awesome:", key="auto_find",
-                         width="stretch"):
+        if options.button("Find the best segmentation", icon=":material/auto_awesome:", key="auto_find",
+                          width="content"):
             with user_errors("The search could not start:"):
                 _run_search(dataset, state, base, settings)
         opening = (state.auto_search or {}).get("opening")
@@ -124,10 +125,11 @@ def _search_settings(n: int, state: Studio) -> dict[str, Any]:
     max_k = st.number_input("Most segments to try", 2, 30, int(state.choice("auto_max_k", default_k_max(n))),
                             key="auto_max_k", help="k-means, Gaussian mixture and Ward try every number from 2 to "
                                                    "this. About one segment per 50 customers at most is useful.")
-    resamples = st.number_input("Stability re-runs per candidate", 0, 10, int(state.choice("auto_resamples", 3)),
-                                key="auto_resamples", help="Each candidate is re-run on 80% samples of the "
-                                                           "customers to see whether its segments hold up. 0 is "
-                                                           "faster but blind to segments that change when re-run.")
+    resamples = st.number_input("Re-clusterings per candidate", 0, 10, int(state.choice("auto_resamples", 3)),
+                                key="auto_resamples", help="Each candidate's clustering is re-run on 80% samples of "
+                                                           "the reduced space: a quick screen, not the stability "
+                                                           "check on the Quality page. 0 is faster but blind to "
+                                                           "segments that change when re-clustered.")
     sample = st.number_input("Customers searched", 100, 100_000, int(state.choice("auto_sample", 5000)), step=500,
                              key="auto_sample", help="Above this many customers the search runs on a random sample "
                                                      "of them; opening a result re-runs it on everyone. 5,000 takes "
@@ -212,7 +214,11 @@ BOARD_COLUMNS = {
     "Solution": st.column_config.TextColumn(width="medium", pinned=True),
     "Settings": st.column_config.TextColumn(width="medium"),   # HDBSCAN: "smallest segment size 25, ..."
     "Silhouette": st.column_config.NumberColumn(format="%.2f", help=metrics.GOOD_VALUES["silhouette"]),
-    "Stability": st.column_config.NumberColumn(format="%.2f", help=metrics.GOOD_VALUES["stability"]),
+    "Stability": st.column_config.NumberColumn(
+        "Re-cluster agreement", format="%.2f",
+        help="How alike the segments are when only the clustering is re-run on 80% samples of the reduced space "
+             "(adjusted Rand index, 1 = identical). A quick screen that scores high easily; the stability check on "
+             "the Quality page re-runs the reduction too."),
     "Unassigned": st.column_config.NumberColumn(format="%.1f%%", help=metrics.GOOD_VALUES["noise_share"]),
     "Smallest": st.column_config.NumberColumn("Smallest segment", format="%.1f%%"),
     "Largest": st.column_config.NumberColumn("Largest segment", format="%.1f%%"),

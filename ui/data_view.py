@@ -212,14 +212,33 @@ def transactions_offer(dataset: io.Dataset) -> None:
             st.caption(f"Preview: the first {len(preview):,} customers rolled up (RFM scores ranked among them "
                        "only). Lines without a customer id, a readable date or an amount are left out and listed "
                        "in the load report.")
-        if st.button(f"Roll up {len(dataset.table):,} order lines to one row per customer", type="primary",
-                     icon=":material/merge:", key="rollup"):
-            with user_errors("The order lines could not be rolled up."):
-                rolled, notes = cache.rollup(dataset, layout)
-                source = studio().source
-                studio().set_dataset(rolled, source, notice=f"Rolled up to {len(rolled.table):,} customers. "
-                                     + " ".join(notes))
-                st.rerun()
+        rollup_button(dataset, layout)
+
+
+def rollup_button(dataset: io.Dataset, layout: object, key: str = "rollup") -> None:
+    """The button that rolls the order lines of ``dataset`` up to one row per customer with ``layout`` and makes
+    that the current dataset."""
+    if st.button(f"Roll up {len(dataset.table):,} order lines to one row per customer", type="primary",
+                 icon=":material/merge:", key=key):
+        with user_errors("The order lines could not be rolled up."):
+            rolled, notes = cache.rollup(dataset, layout)
+            source = studio().source
+            studio().set_dataset(rolled, source, notice=f"Rolled up to {len(rolled.table):,} customers. "
+                                 + " ".join(notes))
+            st.rerun()
+
+
+def order_lines_warning(dataset: io.Dataset) -> None:
+    """On the Segment page: when the rows look like order lines that were not rolled up, say that segmenting them
+    groups lines, not customers, and offer the roll-up right there (the command line rolls up by default)."""
+    guess = cache.guess_layout(dataset)
+    if guess is None:
+        return
+    with st.container(border=True, key="orders_warning"):
+        st.warning(f"**These {len(dataset.table):,} rows look like order lines, not customers.** Segmenting them "
+                   "as they are groups order lines, not customers: roll them up to one row per customer first, or "
+                   f"check the columns on the Data page. {md(guess.layout.describe())}", icon=":material/warning:")
+        rollup_button(dataset, guess.layout, key="rollup_segment")
 
 
 def _mapping_form(dataset: io.Dataset, guess: object) -> dict[str, str]:

@@ -92,9 +92,11 @@ def fmt_seconds(seconds: float) -> str:
 
 
 def verdict_badge(metric: str, value: float | None) -> str:
-    """The verdict on a quality number as a coloured badge for st.markdown, e.g. ':green-badge[Strong]'."""
+    """The verdict on a quality number as coloured text on a tint for st.markdown, e.g.
+    ':green-background[:green[Strong]]': unlike a badge it wraps rather than being cut in a narrow card."""
     verdict = metrics.verdict(metric, value)
-    return f":{LEVEL_COLOURS[verdict.level]}-badge[{verdict.label}]"
+    colour = LEVEL_COLOURS[verdict.level]
+    return f":{colour}-background[:{colour}[{verdict.label}]]"
 
 
 def segment_dot(segment: int) -> str:
@@ -105,11 +107,16 @@ def segment_dot(segment: int) -> str:
 
 
 def table_columns(frame: pd.DataFrame) -> dict[str, Any]:
-    """Column settings that make a customer table readable: dates without a midnight time."""
+    """Column settings that make a customer table readable: dates without a midnight time, fractional numbers
+    with the same two decimals in every row (0.78 and 1.00, not 0.7765 and 1) and thousands separated."""
     config: dict[str, Any] = {}
     for column in frame.columns:
         values = frame[column]
-        if pd.api.types.is_datetime64_any_dtype(values):
+        if pd.api.types.is_float_dtype(values):
+            known = values.dropna()
+            if len(known) and not bool((known == known.round()).all()):
+                config[column] = st.column_config.NumberColumn(format="%,.2f")
+        elif pd.api.types.is_datetime64_any_dtype(values):
             times = values.dropna()
             dates_only = times.empty or bool((times == times.dt.normalize()).all())
             config[column] = st.column_config.DatetimeColumn(format="YYYY-MM-DD" if dates_only else

@@ -14,6 +14,7 @@ import streamlit as st
 
 from segmentation.errors import SegmentationError
 from segmentation.lazy import lazy
+from segmentation.understand.wording import shorten_middle
 
 from . import workspace_sync
 from .format import fmt_metric, md, user_errors
@@ -163,7 +164,8 @@ def project_switcher() -> None:
     if not names:
         return
     with st.sidebar:
-        chosen = st.selectbox("Project", list(names), format_func=names.get, placeholder="Open a project",
+        chosen = st.selectbox("Project", list(names), format_func=lambda i: shorten_middle(names[i], 28),  # fits
+                              placeholder="Open a project",
                               index=list(names).index(current["id"]) if current else None,
                               key=f"sidebar_project_{current['id'] if current else 'none'}",
                               help="Everything you do is saved in the open project. Manage projects on Home.")
@@ -180,8 +182,9 @@ def sidebar_summary() -> None:
         if dataset is None:
             st.caption("No data loaded yet.")
             return
-        st.markdown(f"**{md(dataset.name)}**")
-        st.caption(f"{len(dataset.table):,} rows · {len(dataset.table.columns)} columns")
+        from .projects_view import dataset_switcher  # projects_view links to pages listed here
+
+        dataset_switcher()
         runs = state.runs
         run = state.current_run
         if run is None:

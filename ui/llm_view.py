@@ -82,8 +82,9 @@ def write_bar(run_id: str, profiles: Sequence[SegmentProfile], name_key: Any, de
             for segment in written.segments:
                 state.annotate(segment.segment, "name", segment.name, run_id)
                 state.annotate(segment.segment, "description", segment.portrait, run_id)
-                state.reset_widget(name_key(run_id, segment.segment))
-                state.reset_widget(description_key(run_id, segment.segment))
+                # set, not forgotten: the boxes (drawn below, after this button) show the texts at once (issue 15)
+                state.set_widget(name_key(run_id, segment.segment), segment.name)
+                state.set_widget(description_key(run_id, segment.segment), segment.portrait)
             state.set_choice(f"llm_written_{run_id}", {"texts": written.to_dict(), "sent": written.payloads()})
             kept = sum(1 for w in written.segments if w.fallbacks)
             state.notify(f"{settings.model} wrote names and portraits for {len(written.segments)} segments"

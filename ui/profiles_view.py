@@ -19,7 +19,7 @@ import streamlit as st
 
 from segmentation.act import tables as export
 from segmentation.choose.curate import CurationStep
-from segmentation.common import segment_label
+from segmentation.common import segment_label, segment_number
 from segmentation.errors import SegmentationError
 from segmentation.pipeline import SegmentationResult
 from segmentation.plots import dashboard as plots_dashboard
@@ -30,12 +30,13 @@ from segmentation.understand.columns import is_share_column
 from segmentation.understand.contrast import category_crosstab, heatmap_frame, selection_profile
 from segmentation.understand.outcomes import segment_outcome_lines
 from segmentation.understand.profile import SegmentProfile
-from segmentation.understand.wording import format_number
+from segmentation.understand.wording import column_label, format_number, value_share_words
 from segmentation.value.summary import segment_value, segment_value_line
 
 from . import cache
 from .format import md, segment_dot, user_errors
 from .state import studio
+from .themes_view import segment_themes
 
 ACTION_STYLE = {  # suggested action -> (badge colour, icon)
     "Fix the complaint first": ("red", ":material/report:"),
@@ -208,25 +209,33 @@ def move_panel(run_id: str, result: SegmentationResult, rows: np.ndarray, names:
 
 # --------------------------------------------------------------------------- names
 def suggested_names_bar(run_id: str, profiles: Sequence[SegmentProfile], names: Mapping[int, str]) -> None:
-    unnamed = [p for p in profiles if not p.is_noise and not names.get(p.segment) and p.name]
-    if not unnamed:
-        return
+    """"Reset to suggested names" while any segment's name box is empty or holds the analyst's own name. Every
+    segment is called by its suggested name until renamed (``Studio.shown_names``); the button writes the
+    suggestions into the boxes, over the analyst's edits. ``names`` are the names shown now."""
     state = studio()
+    own = state.segment_names(run_id)
+    suggested = [p for p in profiles if not p.is_noise and p.name]
+    renamed = [p for p in suggested if own.get(p.segment) and own[p.segment] != p.name]
+    if not renamed and all(own.get(p.segment) for p in suggested):
+        return
     left, right = st.columns([3, 1], vertical_alignment="center")
-    left.caption(f"{len(unnamed)} segment{'s have' if len(unnamed) > 1 else ' has'} no name yet. Suggestions come "
-                 "from each segment's strongest traits; you can edit them afterwards.")
-    if right.button("Use suggested names", icon=":material/auto_awesome:", key="use_suggested_names",
-                    width="stretch"):
-        for profile in unnamed:
+    said = f" {len(renamed)} renamed by you." if renamed else ""
+    left.caption("Each segment is named from its own words and strongest traits; type over a name to change it "
+                 f"everywhere.{said}")
+
+    def reset() -> None:   # a callback: the boxes are drawn after it, with the suggestions in them
+        for profile in suggested:
             state.annotate(profile.segment, "name", profile.name, run_id)
-            state.reset_widget(name_key(run_id, profile.segment))
-        st.rerun()
+            state.set_widget(name_key(run_id, profile.segment), profile.name)
+
+    right.button("Reset to suggested names", icon=":material/auto_awesome:", key="use_suggested_names",
+                 width="stretch", on_click=reset,
+                 help="Give every segment its suggested name again, replacing names typed by hand.")
 
 
 # --------------------------------------------------------------------------- cards
 def _pretty(name: Any) -> str:
-    text = str(name).replace("_", " ").strip()
-    return text[:1].upper() + text[1:]
+    return column_label(name)
 
 
 def segment_legend(labels: np.ndarray, names: Mapping[int, str] | None) -> None:
@@ -245,8 +254,8 @@ def _size_block(profile: SegmentProfile) -> str:
     colour = segment_colour(profile.segment)
     value = ""
     if profile.value_share is not None and profile.value_column:
-        value = (f'<div style="font-size:0.8rem;color:#6B7280;margin-top:3px">{profile.value_share:.0%} of '
-                 f'{html.escape(_pretty(profile.value_column).lower())}</div>')
+        worth = value_share_words(profile.value_share, profile.value_column, profile.size)
+        value = f'<div style="font-size:0.8rem;color:#6B7280;margin-top:3px">{html.escape(worth)}</div>'
     return (f'<div style="font-size:0.88rem;color:#374151;margin-bottom:4px"><b>{profile.size:,}</b> customers · '
             f'{profile.share:.1%}</div><div style="background:#EEF0F4;border-radius:4px;height:7px">'
             f'<div style="width:{min(profile.share, 1):.1%};background:{colour};height:7px;border-radius:4px">'
@@ -310,8 +319,10 @@ def profile_card(run_id: str, profile: SegmentProfile, result: SegmentationResul
     name = annotations.get("name", "")
     with st.container(border=True, key=f"card-{'u' if segment < 0 else segment}"):
         head, name_box, size = st.columns([3, 5, 3], vertical_alignment="center")
-        head.markdown(f"{segment_dot(segment)}<b style='font-size:1.1rem'>{html.escape(segment_label(segment))}"
-                      "</b>", unsafe_allow_html=True)
+        # the segment's number (segment_id in every file), never "Segment N" as if it were a name
+        number = segment_label(segment) if segment < 0 else f"#{segment_number(segment)}"
+        head.markdown(f"{segment_dot(segment)}<b style='font-size:1.1rem'>{html.escape(number)}</b>",
+                      unsafe_allow_html=True, help="The segment's number: segment_id in every exported file.")
         size.markdown(_size_block(profile), unsafe_allow_html=True)
         if profile.is_noise:
             name_box.caption("Not a segment: customers who fit none closely. *Curate segments* above can assign "
@@ -319,7 +330,7 @@ def profile_card(run_id: str, profile: SegmentProfile, result: SegmentationResul
         else:
             key = name_key(run_id, segment)
             name_box.text_input("Segment name", value=name, key=key, label_visibility="collapsed",
-                                placeholder=f"Name it, e.g. “{profile.name}”" if profile.name else "Name it",
+                                placeholder=f"{profile.name} (suggested)" if profile.name else "Name it",
                                 on_change=lambda: state.annotate(segment, "name", state.widget_value(key, ""), run_id),
                                 help="Used on the map, in charts and in every export.")
         if value is not None:   # the segment's row of value.summary.segment_value (predicted from the orders)
@@ -360,6 +371,7 @@ def profile_card(run_id: str, profile: SegmentProfile, result: SegmentationResul
             st.markdown("**How to find them**", help="Simple rules on the data that pick out most of the segment: "
                         "use them to build the audience in a CRM or ad tool without the model.")
             st.markdown("\n".join(f"- {rule_line(r)}" for r in profile.rules[:2]))
+        segment_themes(result, segment)
         _card_details(run_id, profile, result, annotations)
 
 

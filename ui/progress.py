@@ -46,6 +46,7 @@ STAGE_LABELS = {
     "reduce": "Reduced the dimensions",
     "map": "Laid out the map",
     "cluster": "Found the segments",
+    "themes": "Found the themes inside each segment",
     "profile": "Profiled the segments",
 }
 STAGE_RUNNING = {
@@ -55,6 +56,7 @@ STAGE_RUNNING = {
     "reduce": "Reducing the dimensions",
     "map": "Laying out the map",
     "cluster": "Finding the segments",
+    "themes": "Finding the themes inside each segment",
     "profile": "Profiling the segments",
 }
 STAGE_WAITING = {
@@ -64,6 +66,7 @@ STAGE_WAITING = {
     "reduce": "Reduce the dimensions",
     "map": "Lay out the map",
     "cluster": "Find the segments",
+    "themes": "Find the themes inside each segment",
     "profile": "Profile the segments",
 }
 UNITS = {"embed": "texts"}

@@ -1,4 +1,5 @@
-"""The Home page's list of projects: one row per project with open, rename, duplicate and delete."""
+"""Projects on screen: the Home page's list (open, rename, duplicate, delete), the sidebar's switch between the
+open project's datasets, and the question a new file asks while a project with data is open."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from typing import TYPE_CHECKING
 import streamlit as st
 
 from segmentation.store.workspace import format_size
+from segmentation.understand.wording import shorten_middle
 
 from . import cache
 from . import workspace_sync as ws
@@ -93,3 +95,74 @@ def confirm_delete(info: ProjectInfo, is_open: bool) -> None:
     if no.button("Cancel", key=f"delete_cancel_{info.id}"):
         studio().ask(None)
         st.rerun()
+
+
+# --------------------------------------------------------------------------- datasets of the open project
+def dataset_switcher() -> None:
+    """The current dataset in the sidebar: a "Dataset" switch when the open project holds several (each with its
+    own runs), else its name. Call inside ``st.sidebar``."""
+    state = studio()
+    dataset = state.dataset
+    current = state.links["dataset_id"]
+    datasets = ws.project_datasets()
+    ids = [d.id for d in datasets]
+    size = f"{len(dataset.table):,} rows · {len(dataset.table.columns)} columns"
+    if len(datasets) < 2 or current not in ids:
+        st.markdown(f"**{md(dataset.name)}**")
+        st.caption(size)
+        return
+    # the sidebar's box holds about 30 characters: the name keeps its start and end, the rows come after
+    labels = {d.id: f"{shorten_middle(d.name, max(27 - len(f'{d.n_rows:,} rows'), 12))} · {d.n_rows:,} rows"
+              for d in datasets}
+    project_id = (state.project or {}).get("id")
+    chosen = st.selectbox("Dataset", ids, index=ids.index(current), format_func=labels.get,
+                          key=f"sidebar_dataset_{project_id}_{current}",
+                          help="Every file loaded into this project, each with its own runs. Pick one to see it "
+                               "and its runs; nothing is lost by switching.")
+    st.caption(f"{md(dataset.name)} · {size} · {len(datasets)} datasets in this project")
+    if chosen != current:
+        with user_errors("The dataset could not be opened."):
+            ws.switch_dataset(chosen)
+            st.rerun()
+
+
+def dataset_caption() -> None:
+    """Under the Data page's heading: which of the open project's datasets this is, when it holds several (on a
+    short screen the sidebar's switch can sit below the fold)."""
+    state = studio()
+    datasets = ws.project_datasets()
+    ids = [d.id for d in datasets]
+    current = state.links["dataset_id"]
+    if len(datasets) > 1 and current in ids and state.project:
+        st.caption(f"Dataset {ids.index(current) + 1} of {len(datasets)} in the project "
+                   f"“{md(state.project['name'])}”, each with its own runs: switch with **Dataset** in the sidebar.")
+
+
+def upload_question() -> None:
+    """Ask where a file loaded while a project with data is open should go: added to this project (its datasets
+    and runs stay, a switch away) or into a new project of its own. The suggestion is a new project when the
+    file shares no column with the project's datasets."""
+    state = studio()
+    held = state.held_upload
+    project = state.project
+    if held is None or project is None:
+        return
+    dataset = held[0]
+    new_first = ws.suggest_new_project(dataset)
+    labels = {"add": f"Add to this project “{md(project['name'])}”",
+              "new": f"New project “{md(ws.project_name_for(dataset.name))}”"}
+    with st.container(border=True, key="upload_question"):
+        st.markdown(f"**Where should “{md(dataset.name)}” go?** {len(dataset.table):,} rows, "
+                    f"{len(dataset.table.columns)} columns.")
+        choice = st.radio("Where the file goes", list(labels), index=1 if new_first else 0, format_func=labels.get,
+                          key=f"upload_place_{dataset.digest[:12]}", horizontal=True, label_visibility="collapsed")
+        st.caption(("It shares no column with this project's data, so a project of its own is suggested. "
+                    if new_first else "It shares columns with this project's data, so adding it is suggested. ")
+                   + "Nothing is lost either way: what is here stays, a switch away in the sidebar.")
+        buttons = st.container(horizontal=True, gap="small")
+        if buttons.button("Continue", type="primary", icon=":material/check:", key="upload_place_go"):
+            ws.settle_upload(new_project=choice == "new")
+            st.rerun()
+        if buttons.button("Keep the current data", key="upload_place_cancel"):
+            state.hold_upload(None)
+            st.rerun()

@@ -16,7 +16,7 @@ import streamlit as st
 
 from segmentation.choose import compare, diagnostics, redundancy
 from segmentation.choose.search import default_k_max
-from segmentation.choose.stability import StabilityReport
+from segmentation.choose.stability import SAMPLE_SIZE, StabilityReport
 from segmentation.common import segment_label
 from segmentation.config import RolesConfig
 from segmentation.pipeline import space_key
@@ -37,7 +37,8 @@ if TYPE_CHECKING:
     from segmentation.pipeline import SegmentationResult
 
 STABILITY_RERUNS = {"n_seeds": 2, "n_subsamples": 4}
-"""Re-runs of the "Check stability" button: two other seeds and four 80% samples of the customers."""
+"""Re-runs of the "Check stability" button: the reduction and clustering with two other seeds and on four 80%
+samples of the customers (of at most ``stability.SAMPLE_SIZE`` customers)."""
 
 
 # --------------------------------------------------------------------------- headline and warnings
@@ -51,8 +52,12 @@ def metric_cards(numbers: dict[str, Any]) -> None:
     for column, (key, fmt) in zip(st.columns(len(CARDS)), CARDS.items()):
         value = numbers.get(key)
         measure = metrics.QUALITY[key]
-        with column.container(border=True, height="stretch"):
-            st.metric(measure.label, fmt.format(value) if fmt_metric(value) != "—" else "—", help=measure.good)
+        with column.container(border=True, height="stretch", key=f"quality_card_{key}"):
+            # the name and the verdict wrap instead of being cut ("Calinski–Hara…") when the window is narrow
+            st.markdown(f'<span style="font-size:0.875rem">{md(measure.label)}</span>', unsafe_allow_html=True,
+                        help=measure.good)
+            st.metric(measure.label, fmt.format(value) if fmt_metric(value) != "—" else "—", help=measure.good,
+                      label_visibility="collapsed")
             st.markdown(verdict_badge(key, value))
             st.caption(f"{measure.what}  \n**Good:** {measure.good}.")
     if numbers.get("noise_share"):
@@ -175,32 +180,44 @@ def stability_badges(run_id: str, state: Studio | None = None) -> dict[int, str]
     if not any(r.run_id == run_id for r in state.runs):
         return None
     check = state.stability_check(run_id)
-    if not check or check.get("curation") != run_key(state, run_id):
-        return None
+    if not check or check.get("curation") != run_key(state, run_id) or not check.get("reduction"):
+        return None  # an older check re-clustered the reduced space only: too optimistic to show
     return {int(s["segment"]): str(s["badge"]) for s in check["segments"]}
+
+
+def rerun_themes(config: Any) -> Any:
+    """The run's own theme step, to find the themes of each stability re-run (``stability.ThemeFinder``)."""
+    from segmentation.segment.themes import build_themes
+
+    return lambda Z, labels, wanted, seed: build_themes(Z, labels, config.themes, seed).labels
 
 
 def stability_section(state: Studio, run: RunRecord, names: dict[int, str]) -> None:
     key = run_key(state, run.run_id)
     check = state.stability_check(run.run_id)
-    if not check or check.get("curation") != key:
-        st.caption("Re-runs this segmentation with two other seeds and on four random 80% samples of the customers, "
-                   "and measures how many customers stay together. A segment that falls apart when re-run is an "
-                   "accident of the settings, not a group to build a campaign on.")
+    if not check or check.get("curation") != key or not check.get("reduction"):  # never checked, or the old way
+        st.caption(f"Re-runs the map reduction and the clustering with two other seeds and on four random 80% samples "
+                   f"of the customers (a random sample of {SAMPLE_SIZE:,} of them at most), and measures how many "
+                   "customers stay together. A segment that falls apart when re-run is an accident of the settings, "
+                   "not a group to build a campaign on.")
         if not st.button("Check stability", icon=":material/verified:", key="quality_stability"):
             return
         result = run.result
         bar = st.progress(0.0, text="Re-running the segmentation…")
         with user_errors("The stability check could not run:"):
-            report = cache.stability(key, result.embedding, run.config.cluster, run.config.random_state,
-                                     result.labels, throttled(lambda _, f: bar.progress(
-                                         f, text=f"Re-running the segmentation · {f:.0%}")), **STABILITY_RERUNS)
+            themes = getattr(result, "theme_labels", None)  # themes inside segments, where the run has them
+            report = cache.stability(key, result.features, run.config.reduce, run.config.cluster,
+                                     run.config.random_state, result.labels, throttled(lambda _, f: bar.progress(
+                                         f, text=f"Re-running the reduction and clustering · {f:.0%}")),
+                                     theme_labels=themes, theme_parents=getattr(result, "theme_parent", None) or None,
+                                     find_themes=rerun_themes(run.config) if themes is not None else None,
+                                     **STABILITY_RERUNS)
             state.set_stability_check(run.run_id, stability_record(report, key))
             st.rerun()  # draw the result in place of the button
         return
     report = StabilityReport.from_dict(check)
     (st.warning if report.unstable or metrics.verdict("stability", report.agreement).level == "poor" else st.success)(
-        md(report.summary()), icon=":material/warning:" if report.unstable else ":material/verified:")
+        md(report.summary(names)), icon=":material/warning:" if report.unstable else ":material/verified:")
     agreement, badges = st.columns([1, 3], vertical_alignment="center")
     agreement.metric("Agreement across re-runs", f"{report.agreement:.2f}", border=True,
                      help=f"Adjusted Rand index. {metrics.GOOD_VALUES['stability']}.")
@@ -210,11 +227,18 @@ def stability_section(state: Studio, run: RunRecord, names: dict[int, str]) -> N
     for segment in report.unstable:
         jaccard = float(report.segments.set_index("segment").at[segment, "jaccard"])
         st.warning(md(f"{segment_label(segment, names)} is unstable: on average only {jaccard:.0%} of it is found "
-                    "again when the segmentation is re-run. Do not build a campaign on it before checking it on "
-                    "fresh data, or merge it with its closest segment on the Profiles page."),
+                    "again when the reduction and clustering are re-run. Do not build a campaign on it before "
+                    "checking it on fresh data, or merge it with its closest segment on the Profiles page."),
                  icon=":material/warning:")
     st.plotly_chart(fit(plots_quality.stability_figure(report, names)), key="stability_chart", config=CHART)
-    notes = list(report.notes)
+    if len(report.themes):
+        shaky = report.themes[report.themes["badge"] == "unstable"]
+        theme_names = run.result.theme_names() if hasattr(run.result, "theme_names") else {}
+        listed = ", ".join(theme_names.get(int(t), f"theme {int(t)}") for t in shaky["theme"][:6])
+        more = f" and {len(shaky) - 6} more" if len(shaky) > 6 else ""
+        st.caption(md(f"Themes inside segments: {(report.themes['badge'] == 'stable').sum()} of {len(report.themes)} "
+                      "stable" + (f"; unstable: {listed}{more}." if len(shaky) else ".")))
+    notes = [report.method(), *report.notes]
     if state.curation_steps(run.run_id):
         notes.append("Checked on your hand-made segments: segments you merged or split usually score lower, as "
                      "the algorithm does not find them on its own.")
@@ -273,8 +297,10 @@ def runs_section(state: Studio) -> None:
     run_a, run_b = (next(r for r in runs if r.run_id == rid) for rid in (first, second))
     with user_errors("These runs cannot be compared:"):
         labels_a, labels_b, unmatched = compare.aligned_labels(shown_result(state, run_a), shown_result(state, run_b))
-        comparison = compare.compare_runs(labels_a, labels_b, names_a=state.segment_names(first),
-                                          names_b=state.segment_names(second), label_a=titles[first],
+        comparison = compare.compare_runs(labels_a, labels_b,
+                                          names_a=state.shown_names(shown_result(state, run_a), first),
+                                          names_b=state.shown_names(shown_result(state, run_b), second),
+                                          label_a=titles[first],
                                           label_b=titles[second])
         cards = st.columns(3)
         cards[0].metric("Agreement (adjusted Rand index)", f"{comparison.ari:.2f}", border=True,

@@ -40,7 +40,7 @@ def run_summary(run: RunRecord, runs: list[RunRecord]) -> None:
     links[1].page_link(PAGES["profiles"], label="Read the profiles", icon=":material/groups:")
     links[2].page_link(PAGES["quality"], label="Check the quality", icon=":material/insights:")
     if len(runs) > 1:
-        with st.expander(f"All runs ({len(runs)}) — pick the current one in the sidebar"):
+        with st.expander(f"All runs of this dataset ({len(runs)}) — pick the current one in the sidebar"):
             runs_history(runs)
 
 
@@ -61,7 +61,8 @@ def runs_table(runs: list[RunRecord]) -> pd.DataFrame:
 
 
 def runs_history(runs: list[RunRecord]) -> None:
-    """Every run in a table, newest first (``runs_table``)."""
+    """Every run of the current dataset in a table, newest first (``runs_table``); the runs of the project's other
+    datasets are shown with them, after switching the dataset in the sidebar."""
     st.dataframe(runs_table(runs), hide_index=True, width="stretch", column_config={
         "Silhouette": st.column_config.NumberColumn(format="%.2f"),
         "Davies–Bouldin": st.column_config.NumberColumn(format="%.2f"),

@@ -17,6 +17,7 @@ from segmentation.config import (
     RolesConfig,
     RunConfig,
     TextConfig,
+    ThemeConfig,
 )
 from segmentation.errors import ConfigError
 from segmentation.segment.cluster import CLUSTERERS
@@ -29,9 +30,11 @@ from .state import Studio
 if TYPE_CHECKING:
     from segmentation.ingest.read import Dataset
 
-MODELS = {"default": f"{DEFAULT_MODEL} (default, offline)", "tfidf": "TF-IDF (fast)", "other": "Other…"}
+MODELS = {"default": f"{DEFAULT_MODEL} (default)", "tfidf": "TF-IDF (fast)", "other": "Other…"}  # fits 1280 px
 REDUCERS = {"umap": "UMAP (best separation)", "pca": "PCA (fast, linear)", "none": "None"}
 MAPS = {"umap": "UMAP", "pca": "PCA (fast)"}
+LEAVES_UNASSIGNED = ("hdbscan", "dbscan")
+"""Algorithms that may leave customers unassigned: only they offer "Largest unassigned share"."""
 
 
 def param_input(algorithm: str, param: Any, value: Any) -> float | int:
@@ -115,7 +118,9 @@ def segment_form(dataset: Dataset, state: Studio, panel: Any = None) -> None:
     current = {**spec.defaults(), **(saved.cluster.as_dict() if saved.cluster.algorithm == algorithm else {}),
                **state.form_value(f"params_{algorithm}", {})}
 
-    with st.form("segment_form", border=True):
+    # not an st.form: each setting shows only while it applies (UMAP neighbours only with a UMAP), which needs a
+    # rerun on every choice; nothing runs before "Run segmentation"
+    with st.container(border=True, key="segment_form"):
         text_box, reduce_box, cluster_box = st.columns(3, gap="large")
         with text_box:
             st.markdown("**Text**")
@@ -124,36 +129,54 @@ def segment_form(dataset: Dataset, state: Studio, panel: Any = None) -> None:
                 key="seg_text_columns", placeholder="No text column" if not text_columns else "Choose text columns",
                 help="Free-text columns (reviews, notes) to embed. Set a column's role to 'text' on the Data page "
                      "to list it here.")
-            model = st.selectbox("Embedding model", list(MODELS), format_func=MODELS.get, key="seg_model",
-                                 index=list(MODELS).index(state.form_value("model_choice", model_default)))
-            other = st.text_input("Other model (name or local folder)", key="seg_model_other",
-                                  value=state.form_value("model_other", saved.text.model if model_default == "other"
-                                                         else ""),
-                                  help="Used when 'Other…' is selected. Nothing is downloaded: give a local folder "
-                                       "holding a sentence-transformers model.")
-            weight = st.slider("Weight of text vs structure", 0.0, 1.0, float(saved.blend.text_weight), 0.05,
-                               key="seg_text_weight", help="0 compares customers only on their structured columns, "
-                                                           "1 only on what they wrote.")
+            model = state.form_value("model_choice", model_default)
+            other = state.form_value("model_other", saved.text.model if model_default == "other" else "")
+            weight = float(saved.blend.text_weight)
+            if chosen_text:   # the model and the weight apply only to text
+                model = st.selectbox("Embedding model", list(MODELS), format_func=MODELS.get, key="seg_model",
+                                     index=list(MODELS).index(model))
+                if model == "other":
+                    other = st.text_input("Other model (name or local folder)", key="seg_model_other", value=other,
+                                          help="Nothing is downloaded: give a local folder holding a "
+                                               "sentence-transformers model.")
+                weight = st.slider("Weight of text vs structure", 0.0, 1.0, weight, 0.05,
+                                   key="seg_text_weight", help="0 compares customers only on their structured "
+                                                               "columns, 1 only on what they wrote.")
+            else:
+                st.caption("Customers are compared on their structured columns only."
+                           + ("" if text_columns else " To use what they wrote, set a column's role to “text” on "
+                                                      "the Data page."))
         with reduce_box:
             st.markdown("**Reduction and map**")
             method = st.selectbox("Reduce before clustering", list(REDUCERS), format_func=REDUCERS.get,
                                   index=list(REDUCERS).index(saved.reduce.method), key="seg_reduce",
                                   help="UMAP separates groups best; its first run in a session takes about a minute "
                                        "to warm up. PCA is instant.")
-            components = st.number_input("Dimensions", 2, 50, int(saved.reduce.n_components), key="seg_components",
-                                         help="Dimensions kept for clustering. 5 to 10 works well.")
-            neighbours = st.number_input("UMAP neighbours", 2, 200, int(saved.reduce.n_neighbors), key="seg_neighbors",
-                                         help="5 to 50 works well: small values keep local detail, large values the "
-                                              "overall shape.")
+            components, neighbours = int(saved.reduce.n_components), int(saved.reduce.n_neighbors)
+            if method != "none":
+                components = st.number_input("Dimensions", 2, 50, components, key="seg_components",
+                                             help="Dimensions kept for clustering. 5 to 10 works well.")
             map_method = st.selectbox("Map layout", list(MAPS), format_func=MAPS.get, key="seg_map",
                                       index=list(MAPS).index(saved.reduce.map_method))
+            if "umap" in (method, map_method):   # neighbours are a UMAP setting only
+                neighbours = st.number_input("UMAP neighbours", 2, 200, neighbours, key="seg_neighbors",
+                                             help="5 to 50 works well: small values keep local detail, large "
+                                                  "values the overall shape.")
         with cluster_box:
             st.markdown(f"**{spec.label}**")
             params = {p.name: param_input(algorithm, p, current.get(p.name, p.default)) for p in spec.params}
+            unassigned = float(saved.themes.max_unassigned)
+            if algorithm in LEAVES_UNASSIGNED:
+                unassigned = st.slider(
+                    "Largest unassigned share", 0, 100, int(round(100 * unassigned)), 1, format="%d%%",
+                    key="seg_max_unassigned",
+                    help="The most customers you accept leaving outside every segment. If more are left out, those "
+                         "nearest a segment join it (with a lower confidence) until only this share is left, and the "
+                         "run's notes say how many. 100% keeps everyone the algorithm left out; 5% to 20% is usual "
+                         "when every customer must be reached.") / 100
             seed = st.number_input("Random seed", 0, 2**32 - 1, int(saved.random_state), key="seg_seed",
                                    help="Same data, settings and seed give the same segments.")
-        submitted = st.form_submit_button("Run segmentation", type="primary", icon=":material/play_arrow:",
-                                          key="seg_run")
+        submitted = st.button("Run segmentation", type="primary", icon=":material/play_arrow:", key="seg_run")
 
     if submitted:
         state.set_form_value("model_choice", model)
@@ -169,7 +192,10 @@ def segment_form(dataset: Dataset, state: Studio, panel: Any = None) -> None:
                 blend=BlendConfig(text_weight=weight),
                 reduce=ReduceConfig(method=method, n_components=int(components), n_neighbors=int(neighbours),
                                     map_method=map_method),
-                cluster=ClusterConfig.make(algorithm, **params), random_state=int(seed))
+                cluster=ClusterConfig.make(algorithm, **params),
+                themes=ThemeConfig(detail=saved.themes.detail,
+                                   max_unassigned=unassigned if algorithm in LEAVES_UNASSIGNED else 1.0),
+                random_state=int(seed))
             state.set_run_config(config)
             earlier = state.find_run(config)
             if earlier is not None:

@@ -116,6 +116,15 @@ class Studio:
         self._set("last_upload", file_id)
         return True
 
+    @property
+    def held_upload(self) -> tuple[Dataset, Source | None, str] | None:
+        """A file loaded while a project with data is open, waiting for the analyst to say whether it joins that
+        project or starts a new one: (dataset, source, notice). The current dataset stays current meanwhile."""
+        return self._get("held_upload")
+
+    def hold_upload(self, held: tuple[Dataset, Source | None, str] | None) -> None:
+        self._set("held_upload", held)
+
     # --- roles ----------------------------------------------------------------------
     @property
     def role_overrides(self) -> dict[str, str]:
@@ -192,6 +201,13 @@ class Studio:
     def segment_names(self, run_id: str | None = None) -> dict[int, str]:
         """The analyst's segment names for a run (the current one by default); unnamed segments are absent."""
         return {s: a["name"] for s, a in self.annotations(run_id).items() if a.get("name")}
+
+    def shown_names(self, result: Any, run_id: str | None = None) -> dict[int, str]:
+        """What each segment of ``result`` is called on every page: the analyst's names, else the suggested ones
+        (``segmentation.understand.naming.display_names``, the very names every export carries)."""
+        from segmentation.understand.naming import display_names
+
+        return display_names(result.profiles, self.segment_names(run_id))
 
     def annotate(self, segment: int, field_name: str, value: str, run_id: str | None = None) -> None:
         """Set a segment's name, description or notes for a run (the current one by default)."""
@@ -316,6 +332,11 @@ class Studio:
                 curation = dict(self._get("curation", {}))
                 curation.pop(run.run_id, None)
                 self._set("curation", curation)
+        detail = self.choice("theme_detail", {}).get(run.run_id)   # the Profiles page's "Theme detail" (themes_view)
+        if detail is not None and result.theme_labels is not None and float(detail) != result.config.themes.detail:
+            from .cache import themed_result
+
+            result = themed_result(result, run.run_id, steps, float(detail))
         if with_annotations:
             from segmentation.choose.curate import apply_descriptions
 

@@ -31,6 +31,7 @@ import streamlit as st
 from segmentation.config import RunConfig, stable_hash
 from segmentation.errors import SegmentationError, WorkspaceError
 from segmentation.paths import HOME_ENV
+from segmentation.store.datasets import find_dataset
 
 from . import cache
 from .format import md
@@ -81,20 +82,21 @@ def choose_root(root: str | None) -> None:
 
 
 # --------------------------------------------------------------------------- opening and closing
-def open_project(project_id: str, run_id: int | None = None) -> None:
-    """Make ``project_id`` the session's project and bring back its dataset, runs, names, notes, curation and
-    choices. ``run_id`` (a stored run id) picks the run on screen; by default the one the analyst was on.
+def open_project(project_id: str, run_id: int | None = None, dataset_id: int | None = None) -> None:
+    """Make ``project_id`` the session's project and bring back one of its datasets with its runs, names, notes,
+    curation and choices. ``run_id`` (a stored run id) picks the run on screen and so its dataset; ``dataset_id``
+    the dataset; by default the dataset and run the analyst was on (``Project.active``).
 
     Raises WorkspaceError (the project is missing or damaged); the session is then left empty, with no project.
     """
     try:
-        _open_project(project_id, run_id)
+        _open_project(project_id, run_id, dataset_id)
     except SegmentationError:
         close_project()
         raise
 
 
-def _open_project(project_id: str, run_id: int | None) -> None:
+def _open_project(project_id: str, run_id: int | None, dataset_id: int | None = None) -> None:
     state = studio()
     root = workspace_root(state)
     project = cache.project(root, project_id)
@@ -102,7 +104,13 @@ def _open_project(project_id: str, run_id: int | None) -> None:
     saved_ui = project.ui_state()
     datasets = project.datasets()
     runs = project.runs()
-    dataset_id = _pick_dataset(saved_ui, datasets, runs)
+    active_dataset, active_run = project.active()
+    if dataset_id is None and run_id is not None:
+        dataset_id = next((r.dataset_id for r in runs if r.id == run_id), None)
+    if dataset_id is None or all(d.id != dataset_id for d in datasets):
+        dataset_id = active_dataset
+    state.hold_upload(None)
+    state.reset_widget("sidebar_run")  # drawn again from the runs of the dataset opened now
 
     state.set_project(project_id, name)
     state.set_page(saved_ui.get("page") if saved_ui.get("page") in WORK_PAGES else None)
@@ -130,7 +138,7 @@ def _open_project(project_id: str, run_id: int | None) -> None:
         steps = project.curation(run.id)
         if steps:
             curation[key] = [_curation_entry(step) for step in steps]
-    wanted = run_id if run_id is not None else saved_ui.get("run")
+    wanted = run_id if run_id is not None else active_run
     snapshot["current_run"] = next((k for k, v in stored_ids.items() if v == wanted), None)
 
     state.restore(snapshot, dataset, results, source=_demo_source(dataset))
@@ -143,7 +151,9 @@ def _open_project(project_id: str, run_id: int | None) -> None:
     state.set_saved("overrides", dict(info.role_overrides))
     state.set_saved("texts", _texts_view(state))
     state.set_saved("curation", _curation_view(state))
-    state.set_saved("ui", _ui_view(state))
+    # what the project holds, not what the session shows: a dataset opened from the address (?run= of another
+    # dataset) is then written as the active one
+    state.set_saved("ui", dict(saved_ui))
     if unreadable:
         state.notify(" ".join(unreadable))
     keep_address()
@@ -158,14 +168,106 @@ def close_project() -> None:
         st.query_params.pop(param, None)
 
 
-def _pick_dataset(saved_ui: Mapping[str, Any], datasets: list[Any], runs: list[Any]) -> int | None:
-    """The dataset the analyst was on, else the one of the latest run, else the latest one."""
-    ids = [d.id for d in datasets]
-    if saved_ui.get("dataset_id") in ids:
-        return int(saved_ui["dataset_id"])
-    if runs and runs[-1].dataset_id in ids:
-        return runs[-1].dataset_id
-    return ids[-1] if ids else None
+def switch_dataset(dataset_id: int) -> None:
+    """Show another dataset of the open project with its runs (the one of them the analyst was on, else the
+    latest). What this session changed is already saved: the frame saves after every page."""
+    state = studio()
+    project = state.project
+    if project is None:
+        return
+    cache.project(workspace_root(state), project["id"]).switch_dataset(dataset_id)
+    open_project(project["id"], dataset_id=dataset_id)
+
+
+def project_datasets() -> list[Any]:
+    """The open project's datasets (DatasetInfo, oldest first); [] when no project is open or it cannot be read
+    (the sidebar then shows the dataset alone, and the next save says what is wrong)."""
+    project = studio().project
+    if project is None:
+        return []
+    try:
+        return cache.project(workspace_root(), project["id"]).datasets()
+    except SegmentationError:
+        return []
+
+
+# --------------------------------------------------------------------------- a new file while a project is open
+def place_upload(dataset: Any, source: Source | None, notice: str) -> bool:
+    """Where a file loaded on the Data page goes. With no project open, or an open project without data, it
+    becomes the current dataset (and the project's). A file the open project already holds is shown again
+    with its runs. Otherwise it waits (``Studio.held_upload``) for the analyst to add it to this project or
+    start a new one (``settle_upload``); the current dataset stays on screen meanwhile. True when the session
+    changed."""
+    state = studio()
+    project = state.project
+    datasets = project_datasets()
+    if project is None or not datasets:
+        state.set_dataset(dataset, source, notice=notice)
+        return True
+    known = next((d.id for d in datasets if d.digest == dataset.digest), None)
+    if known is not None:
+        switch_dataset(known)
+        state.notify(f"“{dataset.name}” is already in this project: showing it with its runs.")
+        return True
+    state.hold_upload((dataset, source, notice))
+    return True
+
+
+def suggest_new_project(dataset: Any) -> bool:
+    """Whether a held file looks like it belongs in a project of its own: no column name in common with any
+    dataset of the open project."""
+    project = studio().project
+    if project is None:
+        return True
+    try:
+        return not cache.project(workspace_root(), project["id"]).shares_columns(list(dataset.table.columns))
+    except SegmentationError:
+        return False
+
+
+def settle_upload(new_project: bool) -> None:
+    """Put the held file where the analyst said: into the open project (shown as its current dataset, the
+    earlier datasets and their runs kept and a switch away), or into a new project named after it (the open
+    project stays as it was)."""
+    state = studio()
+    held = state.held_upload
+    if held is None:
+        return
+    dataset, source, notice = held
+    state.hold_upload(None)
+    if new_project:
+        close_project()
+    state.set_dataset(dataset, source, notice=notice)
+
+
+def open_demo(open_project_only: bool = False) -> bool:
+    """Open the project that holds the demo data, on that dataset (the open project first when it holds it),
+    instead of making another copy of it; False when no project holds it. With ``open_project_only`` only the
+    open project is looked in (the Data page: loading the demo there never leaves the project on screen)."""
+    state = studio()
+    current = state.project
+    if open_project_only:
+        if current is None:
+            return False
+        known = next((d.id for d in project_datasets() if d.digest == cache.digest_bytes(cache.demo_bytes())), None)
+        if known is None:
+            return False
+        if state.links["dataset_id"] != known:
+            switch_dataset(known)
+        state.notify("The demo data is open: it was already in this project.")
+        return True
+    found = find_dataset(workspace(), cache.digest_bytes(cache.demo_bytes()),
+                         prefer=current["id"] if current else None)
+    if found is None:
+        return False
+    project_id, dataset_id = found
+    if current is not None and current["id"] == project_id and state.links["dataset_id"] == dataset_id:
+        state.notify("The demo data is already open.")
+        return True
+    cache.project(workspace_root(state), project_id).switch_dataset(dataset_id)
+    open_project(project_id, dataset_id=dataset_id)
+    state.notify(f"Opened the demo data in the project “{state.project['name']}”.")
+    return True
 
 
 def _readable_config(config: Any) -> dict[str, Any] | None:
@@ -388,5 +490,6 @@ def ago(when: datetime, now: datetime | None = None) -> str:
 
 
 __all__ = ["PROJECT_PARAM", "RUN_PARAM", "WORK_PAGES", "WorkspaceError", "address", "ago", "choose_root",
-           "close_project", "default_root", "keep_address", "list_projects", "open_project", "persist",
-           "project_name_for", "sync_session", "workspace", "workspace_root"]
+           "close_project", "default_root", "keep_address", "list_projects", "open_demo", "open_project", "persist",
+           "place_upload", "project_datasets", "project_name_for", "settle_upload", "suggest_new_project",
+           "switch_dataset", "sync_session", "workspace", "workspace_root"]

@@ -42,6 +42,7 @@ from segmentation.act.neighbours import (
     nearest_index,
     neighbour_votes,
     run_reference,
+    theme_votes,
     vote_shares,
 )
 from segmentation.common import NOISE_NAME, json_safe, library_versions, segment_label, segment_number
@@ -49,6 +50,7 @@ from segmentation.config import TFIDF_MODEL
 from segmentation.errors import DataError, ModelFileError
 from segmentation.ingest.clean import CleaningRecipe, apply_cleaning, fit_cleaning
 from segmentation.represent.features import FeatureRecipe, transform_features
+from segmentation.understand.wording import join_words, model_label, pretty_column
 
 if TYPE_CHECKING:  # the model only reads a result; the pipeline is imported where a result is built
     from segmentation.pipeline import SegmentationResult
@@ -115,6 +117,12 @@ class SegmentModel:
         return self.segment_names.get(int(segment), segment_label(int(segment)))
 
     @property
+    def theme_names(self) -> dict[int, str]:
+        """Theme id (0-based, as in the arrays; people read ``id + 1``) -> name; empty for a model without themes
+        (saved before themes existed)."""
+        return {int(t["id"]): str(t["name"]) for t in self.manifest.get("themes", ())}
+
+    @property
     def id_column(self) -> str | None:
         return self.manifest["columns"]["id"]
 
@@ -144,11 +152,11 @@ class SegmentModel:
         """Plain sentences about the model, for the CLI and the Assign page."""
         m = self.manifest
         segments = [s for s in m["segments"] if s["id"] >= 0]
-        text = (f"text columns {', '.join(map(repr, self.text_columns))} embedded with {m['text']['model']!r} "
-                f"(weight {m['text']['weight']:.0%})" if self.text_columns else "no text")
-        return [
-            f"{len(segments)} segments learnt from {m['training']['rows']:,} customers "
-            f"(data digest {str(m['training']['data_digest'])[:12]}…).",
+        columns = join_words([f"“{pretty_column(c)}”" for c in self.text_columns])
+        text = (f"the text in {columns} read with {model_label(m['text']['model'])}, weighted "
+                f"{m['text']['weight']:.0%}" if self.text_columns else "no text")
+        return [   # the data digest stays in the manifest (and the About sheet): no sentence for a marketer
+            f"{len(segments)} segments learnt from {m['training']['rows']:,} customers.",
             f"Uses {len(self.feature_recipe.numeric)} numeric and {len(self.feature_recipe.categorical)} "
             f"categorical columns, {text}.",
             f"New customers are assigned by their {m['assign']['neighbours']} nearest of "
@@ -162,8 +170,8 @@ class SegmentModel:
         line = (f"Built from order lines: a file of order lines (customer {orders['layout']['customer']!r}, date "
                 f"{orders['layout']['date']!r}) is rolled up to customers the same way before assigning")
         if orders["value"]:
-            return [line + "; their p_alive, expected_purchases, predicted_clv and value_at_risk come from the "
-                    "saved purchase and spend models (not refitted)."]
+            return [line + "; their chance of still buying, expected purchases, predicted CLV and value at risk "
+                    "come from the saved purchase and spend models (not refitted)."]
         return [line + "."]
 
     # --- order lines ---------------------------------------------------------------------
@@ -277,7 +285,7 @@ class SegmentModel:
 
     # --- assignment ---------------------------------------------------------------------
     def assign(self, table: pd.DataFrame, k: int | None = None, embedding_cache: EmbeddingCache | None = None,
-               on_progress: ProgressFn | None = None) -> pd.DataFrame:
+               on_progress: ProgressFn | None = None, themes: bool = False) -> pd.DataFrame:
         """Assign each customer of ``table`` to a segment.
 
         Returns one row per input row, in order: the customer id (the model's id
@@ -286,7 +294,9 @@ class SegmentModel:
         ``segment_name`` and ``confidence``: the distance-weighted share of the ``k``
         nearest reference customers (default 10) that vote for that segment (see the
         module docstring). Customers whose neighbours are mostly unassigned stay
-        Unassigned. Same model + same table = same answer.
+        Unassigned. Same model + same table = same answer. ``themes`` adds ``theme_id`` (as in customers.csv),
+        ``theme_name`` and ``theme_confidence`` when the model has themes (``vote_themes``); the CLI, the Assign
+        page and the Ray engines ask for them.
 
         A model built from order lines takes order lines too (see ``customers_of``): they are rolled up first,
         the rows are then the customers, and ``p_alive``, ``expected_purchases``, ``predicted_clv`` and
@@ -315,6 +325,12 @@ class SegmentModel:
             "segment_name": [names.get(int(s), segment_label(int(s))) for s in labels],
             "confidence": np.round(confidence, 4),
         })
+        if themes and self.theme_names:   # theme_id as in customers.csv: 1, 2, … across the run, -1 for Unassigned
+            voted, theme_confidence = self.vote_themes(X, labels, k)
+            out["theme_id"] = np.where(voted < 0, -1, voted + 1).astype(np.int64)
+            out["theme_name"] = [self.theme_names.get(int(t), f"Theme {t + 1}") if t >= 0 else NOISE_NAME
+                                 for t in voted]
+            out["theme_confidence"] = np.round(theme_confidence, 4)
         if predicted:
             for column in VALUE_COLUMNS:
                 values = table[column] if column in table.columns else pd.Series(np.nan, index=table.index)
@@ -340,6 +356,18 @@ class SegmentModel:
             return np.zeros(0, dtype=np.int64), np.zeros(0)
         labels = segments[votes.argmax(axis=1)].astype(np.int64)
         return labels, vote_shares(segments, votes, labels)
+
+    def vote_themes(self, X: np.ndarray, segments: np.ndarray, k: int | None = None, skip_exact: bool = False,
+                    given: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """(themes, confidence) of blended rows ``X`` in ``segments`` (from ``vote``): the closeness-weighted vote
+        of their nearest references restricted to their own segment (``neighbours.theme_votes``; ``given``: the
+        share of these themes instead). Theme -1 for a model without themes and for the Unassigned."""
+        if "reference_themes" not in self.arrays:
+            return np.full(len(X), -1, dtype=np.int64), np.zeros(len(X))
+        self._votes(X[:0], k, skip_exact)   # builds the neighbour index once
+        return theme_votes(self._index, self.arrays["reference_labels"], self.arrays["reference_themes"],
+                           np.asarray(X, dtype=np.float32), segments, int(k or self.manifest["assign"]["neighbours"]),
+                           float(self.manifest["assign"]["distance_floor"]), skip_exact, given)
 
     # --- bytes --------------------------------------------------------------------------------
     def to_bytes(self) -> bytes:
@@ -372,7 +400,7 @@ def build_model(result: SegmentationResult, names: Mapping[int, str] | None = No
     """A model that assigns new customers to the segments of ``result``.
 
     ``names`` and ``descriptions`` map segment labels to the analyst's words (unnamed
-    segments are called "Segment N", as in exports). Up to ``reference_limit``
+    segments get their suggested names, ``understand.naming.display_names``, as in exports). Up to ``reference_limit``
     training customers are kept as the labelled reference (all of them below it,
     else a seeded sample stratified by segment); more references mean slower but
     finer assignment. ``neighbours`` (5 to 30 works well) is how many references
@@ -407,6 +435,10 @@ def build_model(result: SegmentationResult, names: Mapping[int, str] | None = No
 
     id_column = next((c for c, r in result.roles.items() if r == "id"), None)
     by_segment = {p.segment: p for p in result.profiles}
+    themed = _themes_fit(result, labels)
+    from segmentation.understand.naming import display_names  # only when a model is built from a result
+
+    names = display_names(result.profiles, names)   # the analyst's names, else the suggested ones
     segments = []
     for s in sorted(set(labels.tolist()) - {-1}) + ([-1] if (labels < 0).any() else []):
         profile = by_segment.get(s)
@@ -421,6 +453,7 @@ def build_model(result: SegmentationResult, names: Mapping[int, str] | None = No
     arrays: dict[str, np.ndarray] = {
         "reference_features": X[rows],
         "reference_labels": labels[rows].astype(np.int32),
+        **({"reference_themes": np.asarray(result.theme_labels)[rows].astype(np.int32)} if themed else {}),
         "training_ids": np.asarray(result.row_ids).astype(str),
         "training_labels": labels.astype(np.int32),
     }
@@ -456,12 +489,28 @@ def build_model(result: SegmentationResult, names: Mapping[int, str] | None = No
                    "reference_sampled": bool(len(rows) < len(labels))},
         "segments": segments,
     }
+    if themed:   # the themes inside the segments (format 2); theme_id as in customers.csv
+        theme_labels, theme_names = np.asarray(result.theme_labels), result.theme_names()
+        manifest["themes"] = [{"id": int(t), "theme_id": int(t) + 1, "segment": int(s), "customers": int(
+            (theme_labels == t).sum()), "name": theme_names.get(int(t), f"Theme {int(t) + 1}")}
+            for t, s in sorted(result.theme_parent.items())]
     from segmentation.value.clv import VALUE_ATTR
 
     # how the customers were rolled up from order lines (null for a table of customers)
     manifest["orders"] = result.table.attrs.get(VALUE_ATTR) or None
     # as plain JSON, so a built model and the same model loaded from its file hold exactly the same manifest
     return SegmentModel(json.loads(json.dumps(json_safe(manifest), allow_nan=False)), arrays)
+
+
+def _themes_fit(result: SegmentationResult, labels: np.ndarray) -> bool:
+    """Whether ``result``'s theme level belongs to ``labels``: every theme inside the segment of its customers (a
+    result whose labels were changed by hand without its themes is saved without them)."""
+    themes = getattr(result, "theme_labels", None)
+    if themes is None or not result.theme_parent or len(themes) != len(labels):
+        return False
+    themes = np.asarray(themes)
+    parent = np.array([result.theme_parent.get(int(t), -2) for t in themes[themes >= 0]], dtype=np.int64)
+    return bool((parent == labels[themes >= 0]).all() and (themes[labels >= 0] >= 0).all())
 
 
 def save_model(result: SegmentationResult, path: str | os.PathLike, names: Mapping[int, str] | None = None,

@@ -27,9 +27,11 @@ from segmentation.act.tables import (
     table_bytes,
     to_csv_bytes,
 )
+from segmentation.act.themes_export import theme_table
 from segmentation.common import json_safe, library_versions, segment_label, segment_number
 from segmentation.errors import ConfigError
 from segmentation.pipeline import SegmentationResult
+from segmentation.understand.naming import display_names
 
 
 def run_manifest(result: SegmentationResult, names: Mapping[int, str] | None = None,
@@ -49,6 +51,7 @@ def run_manifest(result: SegmentationResult, names: Mapping[int, str] | None = N
     manifest = result.manifest()
     labels = np.asarray(result.labels)
     ids, counts = np.unique(labels, return_counts=True)
+    names = display_names(result.profiles, names)   # the analyst's names, else the suggested ones
     if exported_at is not None:
         manifest["exported_at"] = exported_at.replace(microsecond=0).isoformat()
     manifest.update({
@@ -88,7 +91,9 @@ def write_run(result: SegmentationResult, out_dir: Any, names: Mapping[int, str]
               stability: Any = None, dataset_name: str | None = None) -> dict[str, str]:
     """Write a run's exports into ``out_dir`` and return {kind: path}.
 
-    Always: customers.csv, profiles.csv, metrics.json, config.json, manifest.json.
+    Always: customers.csv, profiles.csv, metrics.json, config.json, manifest.json; themes.csv for a run with
+    themes (``themes_export.theme_table``: one row per theme, the app's themes download; the workbook's "Themes"
+    sheet).
     ``formats`` adds customers.xlsx (one workbook: Customers, Segments, About) / customers.parquet (and
     profiles in the same format); ``segment_zip`` adds segments.zip (one CSV per segment);
     ``report`` adds the self-contained report.html (``dataset_name`` in its title line); ``model`` adds
@@ -102,6 +107,7 @@ def write_run(result: SegmentationResult, out_dir: Any, names: Mapping[int, str]
     for fmt in formats:
         if fmt not in FORMATS:
             raise ConfigError(f"The export format must be one of {', '.join(map(repr, FORMATS))}. Got {fmt!r}.")
+    names = display_names(result.profiles, names)   # once, for every file: the analyst's, else the suggested
     customers = labelled_customers(result, names, include_pii)
     profiles = profile_table(result, names)
     files: dict[str, Path] = {
@@ -112,6 +118,10 @@ def write_run(result: SegmentationResult, out_dir: Any, names: Mapping[int, str]
     }
     files["customers"].write_bytes(to_csv_bytes(customers))
     files["profiles"].write_bytes(to_csv_bytes(profiles))
+    themes = theme_table(result, names)
+    if len(themes):   # the themes inside the segments, one row each (themes_export.theme_table)
+        files["themes"] = out / "themes.csv"
+        files["themes"].write_bytes(to_csv_bytes(themes))
     cut_cells: dict[str, dict[str, int]] = {}
     notes: list[str] = []
     for fmt in formats:

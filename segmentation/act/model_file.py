@@ -54,8 +54,10 @@ from segmentation.config import TFIDF_MODEL
 from segmentation.errors import ModelFileError
 
 FORMAT = "segment-studio-model"
-FORMAT_VERSION = 1
-"""Bumped when a change makes older readers misread a file; readers refuse newer versions."""
+FORMAT_VERSION = 2
+"""Bumped when a change makes older readers misread or refuse a file; readers refuse newer versions with a message
+that says to update. 2 added the themes (``themes`` in the manifest, ``reference_themes``); version 1 files still
+load and assign segments."""
 
 MANIFEST_MEMBER = "manifest.json"
 ARRAYS_MEMBER = "arrays.npz"
@@ -73,7 +75,7 @@ file. Real models compress 1 to 20 times (reference customers are floats that ba
 decompression bomb of zeros compresses about 1,000 times."""
 
 _ARRAY_NAMES = frozenset({
-    "reference_features", "reference_labels", "training_ids", "training_labels",
+    "reference_features", "reference_labels", "reference_themes", "training_ids", "training_labels",
     "tfidf_terms", "tfidf_idf", "tfidf_components",
 })
 _FIXED_TIME = (1980, 1, 1, 0, 0, 0)  # zip entries carry no wall-clock time: same model, same bytes
@@ -401,6 +403,7 @@ def check_model(manifest: Mapping[str, Any], arrays: Mapping[str, np.ndarray]) -
     unknown = set(np.unique(labels).tolist()) - {s["id"] for s in manifest["segments"]} - {-1}
     if unknown:
         raise ModelFileError(f"{problem}: its reference customers belong to segments it does not describe.")
+    _check_themes(manifest, arrays, problem)
     ids, training = arrays["training_ids"], arrays["training_labels"]
     if ids.ndim != 1 or training.ndim != 1 or len(ids) != len(training) or ids.dtype.kind != "U" \
             or training.dtype.kind not in "iu":
@@ -415,6 +418,26 @@ def check_model(manifest: Mapping[str, Any], arrays: Mapping[str, np.ndarray]) -
                 and idf.dtype.kind == "f" and components.dtype.kind == "f"
                 and np.isfinite(idf).all() and np.isfinite(components).all()):
             raise ModelFileError(f"{problem}: its TF-IDF arrays do not fit together.")
+
+
+def _check_themes(manifest: Mapping[str, Any], arrays: Mapping[str, np.ndarray], problem: str) -> None:
+    """A model with themes has each reference customer's theme, inside that customer's own segment."""
+    if ("themes" in manifest) != ("reference_themes" in arrays):
+        raise ModelFileError(f"{problem}: it describes themes without the reference customers' themes, or the "
+                             "other way round.")
+    if "themes" not in manifest:
+        return
+    themes, labels = arrays["reference_themes"], arrays["reference_labels"]
+    if themes.ndim != 1 or themes.dtype.kind not in "iu" or themes.shape != labels.shape:
+        raise ModelFileError(f"{problem}: its reference themes have the wrong type or shape.")
+    parent = {t["id"]: t["segment"] for t in manifest["themes"]}
+    inside = themes >= 0
+    known = np.isin(themes[inside], np.fromiter(parent, dtype=np.int64, count=len(parent)))
+    if not known.all():
+        raise ModelFileError(f"{problem}: its reference customers belong to themes it does not describe.")
+    parents = np.array([parent[int(t)] for t in themes[inside]], dtype=np.int64)
+    if (parents != labels[inside]).any():
+        raise ModelFileError(f"{problem}: some reference customers have a theme outside their segment.")
 
 
 _SAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")

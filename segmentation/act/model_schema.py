@@ -249,8 +249,14 @@ MANIFEST = Record({
         "description": Text(), "customers": COUNT, "share": Number(0, 1),
     }, optional=frozenset({"segment_id", "description", "customers", "share"})), max_items=100_000),
     "orders": Nullable(ORDERS),
-}, optional=frozenset({"created_with", "orders"}))
-"""Every field of a model manifest (format version 1), with its type and range."""
+    "themes": ListOf(Record({
+        "id": Number(0, 1_000_000, whole=True), "theme_id": Number(1, 1_000_001, whole=True),
+        "segment": Number(0, 1_000_000, whole=True), "name": NAME, "customers": COUNT,
+    }, optional=frozenset({"customers"})), max_items=100_000),
+}, optional=frozenset({"created_with", "orders", "themes"}))
+"""Every field of a model manifest (format versions 1 and 2), with its type and range. ``themes`` (format 2; absent
+in older files): the themes inside the segments, ``id`` as in the ``reference_themes`` array (from 0),
+``theme_id`` the number people and files use (``id`` + 1), ``segment`` the label of the segment it lies in."""
 
 
 def check_manifest(manifest: Any) -> None:
@@ -289,6 +295,21 @@ def check_manifest(manifest: Any) -> None:
                       assign["reference_rows"])
     if manifest.get("orders") is not None:
         _check_orders(manifest["orders"])
+    if "themes" in manifest:
+        _check_themes(manifest["themes"], set(ids))
+
+
+def _check_themes(themes: list[Mapping[str, Any]], segments: set[int]) -> None:
+    """Each theme once, numbered as people read it, inside a segment the manifest describes."""
+    ids = [t["id"] for t in themes]
+    if len(set(ids)) != len(ids):
+        raise ModelFileError(f"The model file's 'themes' must list each theme once; got ids {ids[:20]}. {AGAIN}")
+    for i, theme in enumerate(themes):
+        if theme["theme_id"] != theme["id"] + 1:
+            raise _refuse(f"themes[{i}].theme_id", f"{theme['id'] + 1} (the number of id {theme['id']})",
+                          theme["theme_id"])
+        if theme["segment"] not in segments:
+            raise _refuse(f"themes[{i}].segment", "the id of a segment in 'segments'", theme["segment"])
 
 
 def _check_orders(orders: Mapping[str, Any]) -> None:
@@ -311,7 +332,7 @@ def expected_shapes(manifest: Mapping[str, Any]) -> dict[str, tuple[int | None, 
     rows, references = manifest["training"]["rows"], manifest["assign"].get("reference_rows")
     dims = blocks["text"]["dims"] + blocks["structured"]["dims"]
     return {
-        "reference_features": (references, dims), "reference_labels": (references,),
+        "reference_features": (references, dims), "reference_labels": (references,), "reference_themes": (references,),
         "training_ids": (rows,), "training_labels": (rows,),
         "tfidf_terms": (None,), "tfidf_idf": (None,), "tfidf_components": (blocks["text"]["dims"], None),
     }

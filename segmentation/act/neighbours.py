@@ -75,6 +75,49 @@ def neighbour_votes(index: NearestNeighbors, reference_labels: np.ndarray, X: np
     return segments, votes
 
 
+def theme_votes(index: NearestNeighbors, reference_labels: np.ndarray, reference_themes: np.ndarray, X: np.ndarray,
+                segments: np.ndarray, k: int, floor: float, skip_exact: bool = False, given: np.ndarray | None = None
+                ) -> tuple[np.ndarray, np.ndarray]:
+    """(themes, confidence) of rows ``X`` already given ``segments``: the theme that wins the closeness-weighted
+    vote of the row's ``k`` nearest references *in its own segment* (as in ``neighbour_votes``: weight 1 /
+    distance, floored), and the share of that vote it won. So a theme always lies in the row's segment; rows in
+    Unassigned (-1), or with no neighbour in their segment, get theme -1 and confidence 0. With ``given`` (one
+    theme per row, e.g. the clustering's), ``given`` is returned with the share of the vote each got."""
+    reference_labels = np.asarray(reference_labels, dtype=np.int64)
+    reference_themes = np.asarray(reference_themes, dtype=np.int64)
+    segments = np.asarray(segments, dtype=np.int64)
+    n_reference = len(reference_labels)
+    k = max(1, min(int(k), n_reference))
+    themes, confidence = np.full(len(X), -1, dtype=np.int64), np.zeros(len(X))
+    for start in range(0, len(X), _ASSIGN_CHUNK):
+        part = X[start:start + _ASSIGN_CHUNK]
+        extra = int(skip_exact and n_reference > k)
+        distances, neighbours = index.kneighbors(part, n_neighbors=k + extra)
+        weights = 1.0 / np.maximum(distances, floor)
+        if extra:  # as in neighbour_votes: leave out the customer itself, else the farthest neighbour
+            weights[np.arange(len(part)), np.where(distances[:, 0] <= 1e-6, 0, k)] = 0.0
+        own = segments[start:start + len(part), None]
+        weights = np.where((reference_labels[neighbours] == own) & (own >= 0), weights, 0.0)
+        voted = reference_themes[neighbours]
+        # each neighbour's theme total: the weight of the row's neighbours that share its theme (k x k per row)
+        totals = ((voted[:, :, None] == voted[:, None, :]) * weights[:, None, :]).sum(axis=2)
+        totals = np.where(weights > 0, totals, -1.0)
+        best = totals.max(axis=1)
+        # ties go to the lower theme id, as ties between segments go to the lower label
+        chosen = np.where(totals >= best[:, None] * (1 - 1e-12), voted, np.iinfo(np.int64).max).min(axis=1)
+        voting = (best > 0) & (chosen >= 0)
+        rows = np.arange(start, start + len(part))[voting]
+        if given is not None:
+            chosen = np.asarray(given, dtype=np.int64)[start:start + len(part)]
+            best = np.where(voted == chosen[:, None], weights, 0.0).sum(axis=1)
+            voting = (weights.sum(axis=1) > 0) & (chosen >= 0)
+            rows = np.arange(start, start + len(part))[voting]
+            themes[start:start + len(part)] = chosen
+        themes[rows] = chosen[voting]
+        confidence[rows] = best[voting] / weights[voting].sum(axis=1)
+    return themes, confidence
+
+
 def vote_shares(segments: np.ndarray, votes: np.ndarray, labels: np.ndarray) -> np.ndarray:
     """Each row's share of its votes (from ``neighbour_votes``) that went to ``labels``; 0 for a label no
     reference has."""

@@ -26,11 +26,13 @@ import numpy as np
 
 from segmentation import __version__
 from segmentation.act.method import method_rows
+from segmentation.act.themes_export import theme_table
 from segmentation.common import segment_label, segment_number
 from segmentation.plots.map import sample_rows
 from segmentation.plots.theme import segment_colour, segment_order
 from segmentation.understand.contrast import notable_categories, notable_numeric
 from segmentation.understand.metrics import verdict
+from segmentation.understand.naming import display_names
 from segmentation.understand.outcomes import segment_outcome_lines
 from segmentation.understand.profile import SegmentProfile
 from segmentation.understand.wording import pretty_column, readable_number, setting_label, share_text, value_text
@@ -244,7 +246,29 @@ def _size_bars(profiles: Iterable[SegmentProfile], names: Mapping[int, str] | No
     return f'<div class="bars">{"".join(rows)}</div>'
 
 
-def _card(profile: SegmentProfile, names: Mapping[int, str] | None, descriptions: Mapping[int, str] | None) -> str:
+def _theme_items(themes: Any, quote: bool = True) -> str:
+    """A list of a segment's themes (rows of ``themes_export.theme_table``): name, share of the segment, a quote."""
+    items = [f"<li><b>{_e(t.theme_name)}</b> · {_e(_pct(t.share_of_segment))} of the segment ({t.customers:,})"
+             + (f"<blockquote>“{_e(t.quote if len(t.quote) <= 280 else t.quote[:277] + '…')}”</blockquote>"
+                if quote and t.quote else "") + "</li>" for t in themes.itertuples()]
+    return f'<ul class="themes">{"".join(items)}</ul>'
+
+
+def _themes_section(themes: Any) -> str:
+    """"Segments and themes": each segment with its themes in a line, largest first; "" without themes."""
+    if not len(themes):
+        return ""
+    rows = ((f"{name} ({len(part)} theme{'s' if len(part) != 1 else ''})",
+             "; ".join(f"{t.theme_name} {_pct(t.share_of_segment, 0)}" for t in part.itertuples()))
+            for (_, name), part in themes.groupby(["segment_id", "segment_name"], sort=True))
+    return ('<section class="themes"><h2>Segments and themes</h2><p class="small muted">Each segment holds finer '
+            "themes: groups of customers who say or do something alike. Act on segments; read themes for insight. "
+            "Shares are of the segment; customers.csv and themes.csv carry the same theme_id.</p>"
+            + _kv(rows) + "</section>")
+
+
+def _card(profile: SegmentProfile, names: Mapping[int, str] | None, descriptions: Mapping[int, str] | None,
+          themes: Any = None) -> str:
     name = _display_name(profile, names)
     # the number the customer files carry in segment_id, so a named segment can be found there
     meta = [f"segment_id {segment_number(profile.segment)}", f"{profile.size:,} customers",
@@ -283,6 +307,8 @@ def _card(profile: SegmentProfile, names: Mapping[int, str] | None, descriptions
         if keywords:
             parts.append(f'<p>Distinctive words: {_e(", ".join(map(str, keywords[:8])))}</p>')
         parts.extend(f"<blockquote>“{_e(q)}”</blockquote>" for q in quotes)
+    if themes is not None and len(themes):
+        parts.append(f"<h4>Themes inside ({len(themes)})</h4>" + _theme_items(themes))
     action = getattr(profile, "action", "") or ""
     if action:
         reason = getattr(profile, "action_reason", "") or ""
@@ -313,9 +339,11 @@ def _quality_section(result: SegmentationResult, stability: Any) -> str:
                      "“Unassigned”.</p>")
     score, details = _stability_value(stability)
     if score is not None:
+        method = details.get("method")  # what was re-run, e.g. "Re-ran the UMAP reduction and the clustering …"
         parts.append(f"<p><b>Stability.</b> The segments are {_e(stability_words(score))} (score {score:.2f} "
-                     "from 0 to 1).</p>")
-        extra = {k: v for k, v in details.items() if k not in ("ari_mean", "mean_ari", "ari", "stability", "score")}
+                     "from 0 to 1)." + (f" {_e(method)}" if isinstance(method, str) else "") + "</p>")
+        extra = {k: v for k, v in details.items()
+                 if k not in ("ari_mean", "mean_ari", "ari", "stability", "score", "method")}
         if extra:
             parts.append(_kv((setting_label(k), _number(v) if not isinstance(v, str) else v)
                              for k, v in list(extra.items())[:8]))
@@ -401,7 +429,8 @@ def build_report(result: SegmentationResult, names: Mapping[int, str] | None = N
                  descriptions: Mapping[int, str] | None = None, stability: Any = None,
                  title: str = "Customer segments", dataset_name: str | None = None,
                  max_points: int = MAX_MAP_POINTS) -> str:
-    """The report as one HTML string: summary, map, one card per segment, quality, method.
+    """The report as one HTML string: summary, segments and themes, map, one card per segment (with its themes),
+    quality, method.
 
     ``names`` and ``descriptions`` map segment ids to the analyst's words.
     ``stability`` is optional: a 0-1 score, or a mapping (or object) from a
@@ -411,7 +440,9 @@ def build_report(result: SegmentationResult, names: Mapping[int, str] | None = N
     0.3 MB for 2,000 customers).
     """
     labels = np.asarray(result.labels, dtype=int)
+    names = display_names(result.profiles, names)   # the analyst's names, else the suggested ones
     svg, shown = _map_svg(result, names, max_points)
+    themes = theme_table(result, names)   # the table themes.csv holds
     created = dt.datetime.now().strftime("%d %B %Y, %H:%M")
     subtitle = f"{len(labels):,} customers · {result.n_segments} segments · {created}"
     if dataset_name:
@@ -431,6 +462,7 @@ def build_report(result: SegmentationResult, names: Mapping[int, str] | None = N
         f"<style>{_CSS}</style></head><body><main>",
         f"<header><h1>{_e(title)}</h1><p class=\"muted\">{_e(subtitle)}</p></header>",
         _summary(result, names),
+        _themes_section(themes),
         _value_section(result, names),
     ]
     if svg:
@@ -438,7 +470,8 @@ def build_report(result: SegmentationResult, names: Mapping[int, str] | None = N
                      f"<figure>{svg}<figcaption class=\"small muted\">{_e(map_note)}</figcaption></figure>"
                      f"{_legend(labels, names)}</section>")
     parts.append('<section class="segments"><h2>The segments</h2>')
-    parts.extend(_card(p, names, descriptions) for p in ordered)
+    parts.extend(_card(p, names, descriptions, themes[themes["segment_id"] == segment_number(p.segment)])
+                 for p in ordered)
     parts.append("</section>")
     parts.append(_quality_section(result, stability))
     parts.append('<section class="method"><h2>Appendix: how the segments were made</h2>'

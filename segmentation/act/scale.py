@@ -41,7 +41,8 @@ DEFAULT_BATCH_SIZE = 4096
 
 _CSV_SUFFIXES = (".csv", ".csv.gz", ".tsv.gz", ".txt")
 _PARQUET_SUFFIXES = (".parquet", ".pq")
-_WORKER_ENV = ("SEGMENT_STUDIO_HOME", "HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE", "NUMBA_CACHE_DIR", "PYTHONHASHSEED")
+_WORKER_ENV = ("SEGMENT_STUDIO_HOME", "HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE", "NUMBA_CACHE_DIR", "PYTHONHASHSEED",
+               "RAY_USAGE_STATS_ENABLED")
 
 
 @dataclass(frozen=True)
@@ -185,7 +186,7 @@ def assign_local(model_path: str | os.PathLike | bytes | SegmentModel, input_pat
                 part = table.iloc[start:start + batch_size]
                 if part.empty:
                     continue
-                frame = model.assign(part)
+                frame = model.assign(part, themes=True)
                 if "row_number" in frame.columns:  # no id column: number rows across batches and files
                     frame["row_number"] += rows_out
                 assigned = pa.Table.from_pandas(frame, preserve_index=False)
@@ -206,7 +207,12 @@ def assign_local(model_path: str | os.PathLike | bytes | SegmentModel, input_pat
 
 # --------------------------------------------------------------------------- Ray
 def import_ray() -> Any:
-    """The ``ray`` module with Ray Data, or a ``ConfigError`` that says how to install it."""
+    """The ``ray`` module with Ray Data, or a ``ConfigError`` that says how to install it.
+
+    Ray's usage statistics are switched off before Ray is imported: nothing may leave this machine (or the
+    cluster) unasked, and the workers Ray starts inherit the setting.
+    """
+    os.environ["RAY_USAGE_STATS_ENABLED"] = "0"
     try:
         import ray
         import ray.data  # noqa: F401 - Ray Data ships as the ray[data] extra
@@ -224,7 +230,7 @@ class AssignBatch:
         self.model = load_model(model_bytes)
 
     def __call__(self, batch: pd.DataFrame) -> pd.DataFrame:
-        return self.model.assign(batch.reset_index(drop=True))
+        return self.model.assign(batch.reset_index(drop=True), themes=True)
 
 
 _ERROR_LINE = re.compile(r"\b(SegmentationError|DataError|ConfigError|ModelFileError|WorkspaceError): ([^\n]+)")

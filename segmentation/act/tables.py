@@ -32,6 +32,7 @@ from segmentation.common import segment_label, segment_number
 from segmentation.errors import ConfigError, DataError
 from segmentation.ingest.privacy import mask_text_column
 from segmentation.pipeline import SegmentationResult
+from segmentation.understand.naming import display_names
 from segmentation.understand.outcomes import outcome_export_columns, propensity_columns
 from segmentation.understand.profile import profiles_table
 from segmentation.understand.tags import customer_tags
@@ -97,7 +98,8 @@ def personal_columns(result: SegmentationResult) -> tuple[list[str], list[str]]:
 
 def labelled_customers(result: SegmentationResult, names: Mapping[int, str] | None = None,
                        include_pii: bool = False, with_distance: bool = True) -> pd.DataFrame:
-    """The customers as loaded, with ``segment_id``, ``segment_name`` and ``segment_confidence`` appended.
+    """The customers as loaded, with ``segment_id``, ``segment_name`` and ``segment_confidence`` appended (and
+    ``theme_id``, ``theme_name`` for runs with themes: ``_with_themes``).
 
     ``segment_id`` is the segment's number (1, 2, …; -1 for Unassigned), as on screen and in the report;
     ``segment_confidence`` is ``neighbours.segment_confidence``, the value a saved model of this run gives the
@@ -118,8 +120,10 @@ def labelled_customers(result: SegmentationResult, names: Mapping[int, str] | No
             out[column] = mask_text_column(out[column])
     labels = np.asarray(result.labels)
     out["segment_id"] = np.array([segment_number(s) for s in labels], dtype=np.int64)
+    names = display_names(result.profiles, names)   # the analyst's names, else the suggested ones
     out["segment_name"] = [segment_label(int(s), names) for s in labels]
     out["segment_confidence"] = np.round(segment_confidence(result), 4)
+    out = _with_themes(out, result)
     if with_distance:
         out["distance_to_centre"] = np.round(distance_to_centre(result), 4)
     propensity = propensity_columns(result.table, result.roles, result.config.random_state)   # outcome columns
@@ -128,6 +132,20 @@ def labelled_customers(result: SegmentationResult, names: Mapping[int, str] | No
     tags = result_tags(result)
     if tags is not None:
         out["tags"] = tags
+    return out
+
+
+def _with_themes(out: pd.DataFrame, result: SegmentationResult) -> pd.DataFrame:
+    """``theme_id`` (1, 2, … across the whole run, numbered segment by segment; -1 for Unassigned, as
+    ``segment_id``) and ``theme_name``, for runs that have themes. A whole number rather than "2.3": a spreadsheet
+    reads "2.10" as the number 2.1, and ``segment_id`` beside it already says which segment a theme is in."""
+    themes = getattr(result, "theme_labels", None)
+    if themes is None or len(themes) != len(out):
+        return out
+    themes = np.asarray(themes, dtype=np.int64)
+    names = {p.theme: p.name for p in getattr(result, "theme_profiles", ())}
+    out["theme_id"] = np.where(themes < 0, -1, themes + 1)
+    out["theme_name"] = [names.get(int(t), f"Theme {t + 1}") if t >= 0 else "Unassigned" for t in themes]
     return out
 
 
@@ -144,6 +162,7 @@ def profile_table(result: SegmentationResult, names: Mapping[int, str] | None = 
     """``profiles_table`` with the analyst's names and segment numbers (as in ``labelled_customers``), plus any
     profile field it lacks (value share, action, ...), the persona name suggested from the data
     (``suggested_name``), the one-line ``portrait``, ``key_phrases`` and the tone of the segment's words."""
+    names = display_names(result.profiles, names)   # the analyst's names, else the suggested ones
     frame = profiles_table(result.profiles, {p.segment: segment_label(p.segment, names) for p in result.profiles})
     if "segment_id" in frame.columns:
         frame["segment_id"] = [segment_number(s) for s in frame["segment_id"]]
@@ -256,13 +275,19 @@ def to_excel_bytes(sheets: pd.DataFrame | Mapping[str, pd.DataFrame]) -> bytes:
 def run_workbook(result: SegmentationResult, customers: pd.DataFrame | None = None,
                  names: Mapping[int, str] | None = None, include_pii: bool = False) -> bytes:
     """The whole run as one Excel workbook: "Customers" (``customers``, else ``labelled_customers``), "Segments"
-    (``profile_table``) and "About" (how the run was made, in plain words: ``act.method.method_rows``)."""
+    (``profile_table``), "Themes" (``themes_export.theme_table``, when a segment holds more than one theme: else
+    it would repeat the Segments sheet) and "About" (how the run was made, in plain words: ``act.method.method_rows``).
+    """
     from segmentation.act.method import method_rows  # method asks the clusterer registry: only when needed
+    from segmentation.act.themes_export import theme_table
 
     if customers is None:
         customers = labelled_customers(result, names, include_pii=include_pii)
     about = pd.DataFrame(method_rows(result), columns=["Topic", "How this run was made"])
-    return to_excel_bytes({"Customers": customers, "Segments": profile_table(result, names), "About": about})
+    themes = theme_table(result, names)
+    refined = len(themes) > themes["segment_id"].nunique()
+    return to_excel_bytes({"Customers": customers, "Segments": profile_table(result, names),
+                           **({"Themes": themes} if refined else {}), "About": about})
 
 
 _WIDTH_ROWS = 200        # column widths are measured on the header and the first rows

@@ -4,9 +4,12 @@
 text is embedded and reduced once and only the clustering is repeated. Every
 candidate gets a row in a leaderboard: silhouette, Davies-Bouldin,
 Calinski-Harabasz, unassigned share, smallest and largest segment share,
-stability across re-runs and run time. The recommendation is the candidate with
-the best silhouette (unassigned customers counted as 0) less a penalty for
-instability, among candidates with no tiny segment and few unassigned customers.
+agreement when only the clustering is re-run on subsamples of the fixed cluster
+space (a cheap screen named "re-cluster agreement" for people: it is not the
+stability check of ``choose.stability``, which re-runs the reduction too) and run
+time. The recommendation is the candidate with the best silhouette (unassigned
+customers counted as 0) less a penalty for low re-cluster agreement, among
+candidates with no tiny segment and few unassigned customers.
 
 Silhouette alone flatters structureless data (k-means on uniform points in a
 square scores about 0.4), so the winner is also compared with the same number of
@@ -459,9 +462,9 @@ def _reason(frame: pd.DataFrame, recommended: int | None, eligible: bool, struct
     name = f"{row['n_segments']} segments ({CLUSTERERS[row['algorithm']].label}, {settings})"
     silhouette = row["silhouette"]
     stability = row["stability"]
-    held = (f"; they hold up when re-run (agreement {stability:.2f})"
+    held = (f"; they hold up when re-clustered (agreement {stability:.2f})"
             if np.isfinite(stability) and stability >= AGREEMENT_HIGH
-            else f"; agreement across re-runs is {stability:.2f}" if np.isfinite(stability) else "")
+            else f"; agreement when re-clustered is {stability:.2f}" if np.isfinite(stability) else "")
     unassigned = f", {row['noise_share']:.0%} left unassigned" if row["noise_share"] > 0 else ""
     if row["largest_share"] > max_share:
         held += f"; its largest segment holds {row['largest_share']:.0%} of customers"
@@ -473,12 +476,13 @@ def _reason(frame: pd.DataFrame, recommended: int | None, eligible: bool, struct
             other = pool.loc[best_silhouette]
             costs = []
             if np.nan_to_num(other["stability"], nan=1.0) < np.nan_to_num(stability, nan=1.0) - 0.01:
-                costs.append(f"holds up less when re-run (agreement {other['stability']:.2f})")
+                costs.append(f"holds up less when re-clustered (agreement {other['stability']:.2f})")
             if other["largest_share"] > max_share:
                 costs.append(f"puts {other['largest_share']:.0%} of customers in one segment")
             if other["noise_share"] > row["noise_share"]:
                 costs.append(f"leaves {other['noise_share']:.0%} unassigned")
-            text = (f"{name}: the best silhouette once stability and segment balance are counted ({silhouette:.2f}"
+            text = (f"{name}: the best silhouette once re-cluster agreement and segment balance are counted "
+                    f"({silhouette:.2f}"
                     f"{unassigned}) among solutions with {rules}{held}. {other['label']} separates better "
                     f"({other['silhouette']:.2f}) but {' and '.join(costs) or 'scores lower overall'}.")
     else:
@@ -492,7 +496,7 @@ def _reason(frame: pd.DataFrame, recommended: int | None, eligible: bool, struct
         if np.isfinite(null) and adjusted < null + NULL_MARGIN:
             why.append(f"k-means scores {null:.2f} on random data with no groups at all")
         if np.isfinite(stability) and stability < AGREEMENT_LOW:
-            why.append(f"the segments change when re-run (agreement {stability:.2f})")
+            why.append(f"the segments change when re-clustered (agreement {stability:.2f})")
         return (f"No clear segments found: the structure is weak ({'; '.join(why)}). Any split of these customers "
                 f"is largely arbitrary; try other columns or another text weight. Least bad: {text}")
     if structure == "moderate":

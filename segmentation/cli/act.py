@@ -41,13 +41,52 @@ def export_options(args: argparse.Namespace) -> dict[str, Any]:
     }
 
 
+def add_scale_options(parser: argparse.ArgumentParser) -> None:
+    """Options of ``run`` that segment a whole customer base on Ray (``--engine ray``)."""
+    parser.add_argument("--engine", choices=["local", "ray"], default="local",
+                        help="local: this process (default); ray: fit on a seeded sample here, then label every "
+                             "customer partition by partition on Ray (CSV/Parquet file or folder with a customer "
+                             "id column; needs requirements-scale.txt)")
+    parser.add_argument("--sample-size", type=int, default=20_000,
+                        help="with --engine ray: customers the segments are fitted on (default 20000)")
+    parser.add_argument("--ray-address", default=None,
+                        help="with --engine ray: join a running Ray cluster, e.g. 'auto' (default: a local Ray)")
+    parser.add_argument("--num-cpus", type=int, default=2, help="with --engine ray: CPUs for a local Ray (default 2)")
+    parser.add_argument("--partitions", type=int, default=None,
+                        help="with --engine ray: read the input in this many partitions (default: Ray's choice)")
+
+
+def cmd_run_ray(args: argparse.Namespace, config_for: Any) -> int:
+    """``run --engine ray``: ``config_for(sample_table)`` gives the run's settings, as ``run`` makes them."""
+    from segmentation.act.scale_run import run_with_ray
+    from segmentation.cli.options import progress_printer
+
+    # the Ray engine reads plain UTF-8 CSV or Parquet, segments the rows as they are (never rolled up) and writes
+    # files, not a project
+    for option, given in (("--project", args.project), ("--llm-url", getattr(args, "llm_url", None)),
+                          ("--orders", args.orders), ("--encoding", getattr(args, "encoding", None)),
+                          ("--delimiter", getattr(args, "delimiter", None))):
+        if given:
+            raise ConfigError(f"{option} is not available with --engine ray. Run without it, or use the local engine.")
+    say = (lambda *a: None) if args.quiet else print
+    summary = run_with_ray(args.file, args.out, config_for, sample_size=args.sample_size, seed=args.seed,
+                           address=args.ray_address, num_cpus=args.num_cpus, partitions=args.partitions,
+                           include_pii=args.include_pii, export=export_options(args),
+                           on_progress=progress_printer(args.quiet))
+    for line in summary.summary_lines():
+        say(line)
+    say(json.dumps({**summary.sample_files, "all_customers": str(Path(args.out) / "customers")}, indent=2))
+    return 0
+
+
 def register(subparsers: Any) -> None:
     """Add the ``assign`` command to the CLI's subparsers."""
     assign = subparsers.add_parser(
         "assign", help="assign new customers to the segments of a saved model",
         description="Assign the customers of FILE to the segments of MODEL (a model.segmodel written by `run` or "
                     "the app's Export page). Writes assignments (one row per customer: id, segment_id, "
-                    "segment_name, confidence) and, when earlier segments are known, where customers moved. A "
+                    "segment_name, confidence, and theme_id, theme_name, theme_confidence when the model has "
+                    "themes) and, when earlier segments are known, where customers moved. A "
                     "model built from order lines takes order lines: they are rolled up the same way, and "
                     "p_alive, expected_purchases, predicted_clv and value_at_risk are predicted with the saved "
                     "parameters.")
@@ -104,13 +143,16 @@ def cmd_assign(args: argparse.Namespace) -> int:
     for note in notes:
         say(f"note: {note}")
     out.mkdir(parents=True, exist_ok=True)
-    assigned = model.assign(table)
+    assigned = model.assign(table, themes=True)
     files = {"assignments": out / "assignments.csv", "assignments_parquet": out / "assignments.parquet"}
     files["assignments"].write_bytes(to_csv_bytes(assigned))
     files["assignments_parquet"].write_bytes(to_parquet_bytes(assigned))
     counts = assigned["segment_name"].value_counts()
     say(f"{len(assigned):,} customers assigned: " + ", ".join(f"{name} {count:,}" for name, count in counts.items())
         + ".")
+    if "theme_id" in assigned.columns:
+        say(f"{assigned.loc[assigned['theme_id'] > 0, 'theme_id'].nunique():,} of the model's "
+            f"{len(model.theme_names):,} themes received customers (theme_id, theme_name, theme_confidence).")
     moved = model_movement(model, table, assigned)
     if moved is not None:
         files["movement"] = out / "movement.csv"

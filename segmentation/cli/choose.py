@@ -49,7 +49,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--max-noise", type=float, default=0.10,
                         help="reject solutions leaving more than this share unassigned (default 0.10)")
     parser.add_argument("--resamples", type=int, default=3,
-                        help="stability re-runs per candidate (default 3; 0 is faster but skips stability)")
+                        help="re-clusterings of the reduced space per candidate, a quick screen, not the "
+                             "stability check (default 3; 0 is faster but skips it)")
     parser.add_argument("--sample-size", type=int, default=5000,
                         help="search on a random sample of this many customers when there are more (default 5000)")
     parser.set_defaults(handler=cmd_auto)
@@ -88,7 +89,7 @@ def cmd_auto(args: argparse.Namespace) -> int:
             print(f"note: {note}")
         top = leaderboard.table().head(8)
         print(top[["algorithm", "params", "n_segments", "silhouette", "noise_share", "smallest_share", "stability",
-                   "eligible"]].round(3).to_string(index=False))
+                   "eligible"]].rename(columns={"stability": "recluster_agreement"}).round(3).to_string(index=False))
         m = result.metrics
         print(f"{m['n_segments']} segments for {m['n_customers']:,} customers ({m['noise_share']:.0%} unassigned), "
               f"silhouette {m['silhouette']:.3f}, in {time.perf_counter() - started:.1f} s.")

@@ -61,6 +61,7 @@ def build_parser() -> argparse.ArgumentParser:
     from segmentation.cli import act as cli_act
 
     cli_act.add_export_options(run)
+    cli_act.add_scale_options(run)
     run.add_argument("--project", help="also save the dataset and this run in a workspace project (created if new)")
     from segmentation.cli import workspace as cli_workspace
 
@@ -95,6 +96,10 @@ def cmd_run(args: argparse.Namespace) -> int:
     from segmentation.ingest.read import LoadOptions, load_table
     from segmentation.pipeline import run
 
+    if getattr(args, "engine", "local") == "ray":   # fit on a sample here, label every customer on Ray
+        from segmentation.cli.act import cmd_run_ray
+
+        return cmd_run_ray(args, lambda table: config_from_args(args, table))
     say = (lambda *a: None) if args.quiet else print
     started = time.perf_counter()
     loaded = load_table(Path(args.file), options=LoadOptions(encoding=args.encoding, delimiter=args.delimiter))

@@ -66,6 +66,11 @@ def add_representation_options(parser: argparse.ArgumentParser) -> None:
                         help="the file is order lines with these columns (when they are not recognised); the "
                              f"parts are {', '.join(LAYOUT_PARTS)} (quantity and price may replace amount)")
     parser.add_argument("--seed", type=int, default=42, help="random seed (default 42)")
+    parser.add_argument("--theme-detail", type=float, default=0.5,
+                        help="themes inside each segment: 0 a few broad ones, 1 many narrow ones (default 0.5)")
+    parser.add_argument("--max-unassigned", type=float, default=1.0,
+                        help="largest share of customers HDBSCAN/DBSCAN may leave unassigned, e.g. 0.1; the rest "
+                             "join their nearest segment with a lower confidence (default 1: keep them all out)")
     parser.add_argument("--include-pii", action="store_true",
                         help="keep personal data unmasked in the exported customers: PII columns, and the "
                              "e-mail addresses and phone numbers inside free text (masked as <EMAIL> / <PHONE> "
@@ -101,7 +106,7 @@ def customers_of(dataset: Any, args: argparse.Namespace, say: Callable[[str], No
 def base_config(table: Any, args: argparse.Namespace, text_weight: float) -> RunConfig:
     """The app's run defaults for ``table`` with the representation options of ``args`` (everything but the
     clustering): ``--text`` replaces the inferred text columns, ``--role`` the inferred roles."""
-    from segmentation.config import BlendConfig, ReduceConfig
+    from segmentation.config import BlendConfig, ReduceConfig, ThemeConfig
     from segmentation.pipeline import default_config
 
     config = default_config(table, {**dict(args.role), **{c: "outcome" for c in getattr(args, "outcome", [])}})
@@ -111,6 +116,8 @@ def base_config(table: Any, args: argparse.Namespace, text_weight: float) -> Run
         text=text, blend=BlendConfig(text_weight=text_weight),
         reduce=ReduceConfig(method=args.reduce, n_components=args.components, n_neighbors=args.neighbors,
                             map_method=args.map),
+        themes=ThemeConfig(detail=getattr(args, "theme_detail", 0.5),
+                           max_unassigned=getattr(args, "max_unassigned", 1.0)),
         random_state=args.seed)
 
 

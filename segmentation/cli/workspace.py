@@ -62,7 +62,22 @@ def register(subparsers: Any) -> None:
     delete = actions.add_parser("delete", help="delete a project and free its disk space (asks for --yes)")
     delete.add_argument("name", help="project to delete")
     delete.add_argument("--yes", action="store_true", help="confirm: the project's files are removed for good")
-    for leaf in (listing, create, rename, duplicate, delete):
+    datasets = actions.add_parser("datasets", help="list a project's datasets with their rows, columns and runs")
+    datasets.add_argument("--project", required=True, help="project name (or id)")
+    runs = actions.add_parser("runs", help="list a project's runs, per dataset")
+    runs.add_argument("--project", required=True, help="project name (or id)")
+    runs.add_argument("--dataset", default=None, help="only the runs of this dataset (name or id)")
+    switch = actions.add_parser("switch", help="make a dataset (and one of its runs) the one the app opens")
+    switch.add_argument("--project", required=True, help="project name (or id)")
+    switch.add_argument("--dataset", required=True, help="dataset name (or id)")
+    switch.add_argument("--run", type=int, default=None, metavar="ID", help="run id (default: its latest run)")
+    remove = actions.add_parser("remove-dataset", help="remove a dataset and its runs from a project (asks --yes)")
+    remove.add_argument("--project", required=True, help="project name (or id)")
+    remove.add_argument("--dataset", required=True, help="dataset name (or id)")
+    remove.add_argument("--yes", action="store_true", help="confirm: the dataset and its runs are removed for good")
+    for leaf in (datasets, runs):
+        leaf.add_argument("--json", action="store_true", default=argparse.SUPPRESS, help="list as JSON")
+    for leaf in (listing, create, rename, duplicate, delete, datasets, runs, switch, remove):
         add_workspace_argument(leaf, top=False)
 
     export = subparsers.add_parser(
@@ -119,6 +134,8 @@ def cmd_projects(args: argparse.Namespace) -> int:
         freed = workspace.delete_project(info.id)
         print(f"Deleted project {info.name!r}; {format_size(freed)} freed.")
         return 0
+    if action in DATASET_ACTIONS:
+        return DATASET_ACTIONS[action](workspace.open_project(args.project), args)
     raise WorkspaceError(f"Unknown projects action {action!r}.")  # argparse refuses it first
 
 
@@ -165,6 +182,69 @@ def run_as_left(project: Project, run_id: int) -> LeftRun:
     return LeftRun(result, names, descriptions, dataset_name)
 
 
+def cmd_datasets(project: Project, args: argparse.Namespace) -> int:
+    """``projects datasets --project NAME``: one line per dataset, the active one marked."""
+    active, _run = project.active()
+    infos = project.datasets()
+    if getattr(args, "json", False):
+        print(json.dumps([{"id": d.id, "name": d.name, "rows": d.n_rows, "columns": d.n_columns,
+                           "added": d.created.isoformat(), "digest": d.digest, "runs": d.n_runs,
+                           "active": d.id == active} for d in infos], indent=2))
+        return 0
+    rows = [(f"{'*' if d.id == active else ' '} {d.id}", d.name, f"{d.n_rows:,}", str(d.n_columns), str(d.n_runs),
+             d.created.astimezone().strftime("%Y-%m-%d %H:%M"), d.digest[:12]) for d in infos]
+    print(table_text(("  ID", "NAME", "ROWS", "COLUMNS", "RUNS", "ADDED", "DIGEST"), rows)
+          if rows else f"The project {project.name!r} has no datasets yet.")
+    return 0
+
+
+def cmd_runs(project: Project, args: argparse.Namespace) -> int:
+    """``projects runs --project NAME [--dataset NAME]``: the runs under each dataset, the active run marked."""
+    chosen = [project.find_dataset(args.dataset)] if args.dataset else project.datasets()
+    _dataset, active = project.active()
+    if getattr(args, "json", False):
+        print(json.dumps([{"dataset": {"id": d.id, "name": d.name}, "runs": [
+            {"id": r.id, "created": r.created.isoformat(), "algorithm": r.algorithm, "customers": r.n_customers,
+             "segments": r.n_segments, "silhouette": r.silhouette, "note": r.note, "active": r.id == active}
+            for r in project.runs(d.id)]} for d in chosen], indent=2))
+        return 0
+    blocks = []
+    for d in chosen:
+        rows = [(f"{'*' if r.id == active else ' '} {r.id}", r.algorithm, f"{r.n_customers:,}", str(r.n_segments),
+                 "-" if r.silhouette is None else f"{r.silhouette:.3f}",
+                 r.created.astimezone().strftime("%Y-%m-%d %H:%M")) for r in project.runs(d.id)]
+        blocks.append(f"Dataset {d.id}: {d.name} ({d.n_rows:,} rows)\n" + (
+            table_text(("  ID", "ALGORITHM", "CUSTOMERS", "SEGMENTS", "SILHOUETTE", "MADE"), rows)
+            if rows else "  no runs yet"))
+    print("\n\n".join(blocks) or f"The project {project.name!r} has no datasets yet.")
+    return 0
+
+
+def cmd_switch(project: Project, args: argparse.Namespace) -> int:
+    """``projects switch --project NAME --dataset NAME [--run ID]``: what the app opens next."""
+    info = project.find_dataset(args.dataset)
+    shown = project.switch_dataset(info.id, args.run)
+    print(f"The project {project.name!r} now opens on {info.name!r}"
+          + (f", run {shown}." if shown is not None else " (no run yet)."))
+    return 0
+
+
+def cmd_remove_dataset(project: Project, args: argparse.Namespace) -> int:
+    """``projects remove-dataset --project NAME --dataset NAME --yes``."""
+    info = project.find_dataset(args.dataset)
+    if not args.yes:
+        raise WorkspaceError(f"Removing the dataset {info.name!r} from the project {project.name!r} removes it and "
+                             f"its {info.n_runs} run{'s' if info.n_runs != 1 else ''} for good. Add --yes to "
+                             "confirm.")
+    freed = project.remove_dataset(info.id)
+    print(f"Removed the dataset {info.name!r} and its runs from {project.name!r}; {format_size(freed)} freed.")
+    return 0
+
+
+DATASET_ACTIONS = {"datasets": cmd_datasets, "runs": cmd_runs, "switch": cmd_switch,
+                   "remove-dataset": cmd_remove_dataset}
+
+
 # --------------------------------------------------------------------------------------------------------------------
 # Formatting
 # --------------------------------------------------------------------------------------------------------------------
@@ -191,6 +271,11 @@ def projects_text(infos: list[ProjectInfo]) -> str:
         best = "-" if info.best_run is None else f"#{info.best_run[0]} (silhouette {info.best_run[1]:.3f})"
         rows.append((info.name, str(info.n_datasets), str(info.n_runs),
                      info.updated.astimezone().strftime("%Y-%m-%d %H:%M"), format_size(info.size_bytes), best))
+    return table_text(header, rows)
+
+
+def table_text(header: tuple[str, ...], rows: list[tuple[str, ...]]) -> str:
+    """Rows as an aligned table for the terminal (the last column is not padded)."""
     widths = [max(len(row[i]) for row in (header, *rows)) for i in range(len(header) - 1)]
     lines = ["  ".join(cell.ljust(width) for cell, width in zip(row, widths)) + "  " + row[-1]
              for row in (header, *rows)]

@@ -23,7 +23,7 @@ import pandas as pd
 
 from segmentation.config import CleanConfig
 from segmentation.errors import ConfigError
-from segmentation.understand.wording import capitalise, setting_label
+from segmentation.understand.wording import capitalise, column_label, pretty_column, setting_label
 
 MISSING_CATEGORY = "(missing)"
 SKEW_THRESHOLD = 2.0
@@ -78,13 +78,16 @@ class CleaningLog:
                 f"{self.duplicates_dropped:,} duplicate customers were dropped (the first row of each was kept)."
             )
         if self.dropped_columns:
-            lines.append(f"Columns dropped: {', '.join(self.dropped_columns)}.")
+            lines.append(f"Columns dropped: {', '.join(map(column_label, self.dropped_columns))}.")
         for column, count in self.imputed.items():
-            lines.append(f"Column {column!r}: {count:,} empty values were filled.")
+            lines.append(f"{column_label(column)}: {count:,} empty "
+                         f"{'value was' if count == 1 else 'values were'} filled.")
         for column, count in self.clipped.items():
-            lines.append(f"Column {column!r}: {count:,} extreme values were clipped.")
+            lines.append(f"{column_label(column)}: {count:,} extreme "
+                         f"{'value was' if count == 1 else 'values were'} clipped.")
         if self.log_transformed:
-            lines.append(f"Evened out by taking logarithms (very uneven amounts): {', '.join(self.log_transformed)}.")
+            lines.append("Evened out by taking logarithms (very uneven amounts): "
+                         f"{', '.join(map(pretty_column, self.log_transformed))}.")
         if len(lines) == 1:
             lines.append("Nothing else needed cleaning.")
         return lines

@@ -22,7 +22,7 @@ import pandas as pd
 
 from segmentation.common import name_tokens
 from segmentation.errors import ConfigError
-from segmentation.ingest.roles import DATE_LIKE
+from segmentation.ingest.roles import DATE_LIKE, free_text_words
 
 _CUSTOMER = (
     r"^(customer|client|cliente|cust|buyer|shopper|member|user|account|subscriber|household|consumer|patron|kunde|"
@@ -337,6 +337,24 @@ def _per_id(present: pd.Series) -> str:
     return f"{distinct:,} distinct values in {len(present):,} rows, {len(present) / max(distinct, 1):.1f} rows each"
 
 
+def _find_text(table: pd.DataFrame, taken: set[str]) -> str | None:
+    """The column of the customers' own words, found from its values in any language (``roles.free_text_words``:
+    "comentario", "avis"); the most words per value wins and a name ("comment", "Kommentar") only breaks a tie.
+    Columns named as another part (product, category, order, customer) are left to it. Without such a column,
+    a text column named like one is kept (product descriptions that repeat on every line)."""
+    scored = []
+    for column in table.columns:
+        if column in taken or not _is_text(table[column]) or any(
+                _named(column, patterns) for patterns in (_PRODUCT, _CATEGORY, _ORDER, _CUSTOMER)):
+            continue
+        words = free_text_words(table[column])
+        if words is not None:
+            scored.append((round(words), _named(column, _TEXT), str(column)))
+    if scored:
+        return max(scored, key=lambda s: s[:2])[2]
+    return _pick(table, _TEXT, _is_text, taken)
+
+
 def _find_date(table: pd.DataFrame, taken: set[str]) -> tuple[str | None, bool]:
     """The date column (by name first, else the first column of dates) and whether its name said so."""
     for column in table.columns:
@@ -416,7 +434,7 @@ def guess_layout(table: pd.DataFrame) -> LayoutGuess | None:
         reasons.append(f"quantity {quantity!r}: {how}; a negative quantity marks a return.")
     order = _pick(table, _ORDER, lambda s: _is_key(s) and not pd.api.types.is_datetime64_any_dtype(s), taken)
     taken |= {order} if order else set()
-    text = _pick(table, _TEXT, _is_text, taken)
+    text = _find_text(table, taken)
     taken |= {text} if text else set()
     product = _pick(table, _PRODUCT, _is_key, taken)
     taken |= {product} if product else set()

@@ -180,12 +180,40 @@ def _infer_one(series: pd.Series, column: str) -> ColumnRole:
     return _infer_strings(present.astype(str), column, n, distinct)
 
 
+_ROW_TOKENS = frozenset({"index", "idx", "row", "rownum", "rowid", "unnamed", "line", "nr", "no", "num", "number"})
+"""Words of a name that says nothing but "row number" ("index", "Unnamed: 0", "#", "nr")."""
+
+
+def _row_number_reason(values: np.ndarray, column: str, n: int) -> str | None:
+    """Why the column is a row number written into the file (pandas' index, a spreadsheet's "#"), or None.
+
+    Read from the values whatever the name, unless the name says it is a measure or a grouping: whole numbers,
+    one per row, all different, that run 0..n-1 or 1..n (in any order) or rise on every row. A column without a
+    name of its own ("", "Unnamed: 0", "#", "index") needs only different whole numbers on every row: a sample
+    of a larger file keeps its row numbers with gaps and shuffled."""
+    if n <= 20 or len(values) != n or not _may_be_code(column) or not np.all(np.mod(values, 1) == 0):
+        return None
+    if len(np.unique(values)) != n:
+        return None
+    low, high = values.min(), values.max()
+    if low in (0, 1) and high - low == n - 1:
+        return f"Whole numbers {_fmt(low)} to {_fmt(high)}, one per row: a row number, not a feature."
+    if np.all(np.diff(values) > 0):
+        return f"Whole numbers rising on every row ({_fmt(values[0])}, {_fmt(values[1])}, …): a row number."
+    if all(t in _ROW_TOKENS or t.isdigit() for t in name_tokens(column)):
+        return "A different whole number on every row in a column without a name of its own: a row number."
+    return None
+
+
 def _infer_numeric(present: pd.Series, column: str, n: int, distinct: int) -> ColumnRole:
     values = present.to_numpy(dtype="float64")
     integral = bool(np.all(np.mod(values, 1) == 0))
     unique = distinct == len(present)
     if integral and unique and _is_id_name(column):
         return ColumnRole(column, "id", "A different whole number on every row, named like an identifier.")
+    row_number = _row_number_reason(values, column, n)
+    if row_number is not None:
+        return ColumnRole(column, "id", row_number)
     consecutive = integral and unique and len(present) == n and values.max() - values.min() == n - 1 and n > 20
     if consecutive and _may_be_code(column):
         return ColumnRole(
@@ -250,6 +278,11 @@ def _infer_strings(present: pd.Series, column: str, n: int, distinct: int) -> Co
         return ColumnRole(
             column, "text", f"{unique_share:.0%} unique strings averaging {mean_words:.0f} words → free text."
         )
+    if not grouping and unique_share >= 0.2 and free_text_words(sample) is not None:   # short reviews that repeat
+        return ColumnRole(
+            column, "text", f"{distinct:,} different sentences ({unique_share:.0%} unique) of {mean_words:.1f} words "
+                            "on average, mostly letters → free text."
+        )
     if unique_share >= 0.95 and single_token and may_be_code:
         return ColumnRole(
             column, "id", f"{unique_share:.0%} unique single-word values: looks like a code or identifier."
@@ -271,6 +304,31 @@ def _infer_strings(present: pd.Series, column: str, n: int, distinct: int) -> Co
             f"{distinct:,} distinct short values: many categories; only the most frequent become features.",
         )
     return ColumnRole(column, "categorical", f"{distinct} distinct short values → categories.")
+
+
+def free_text_words(values: pd.Series) -> float | None:
+    """The average words per value when ``values`` read as people's own words, in any language, else None.
+
+    Read from the data alone, so that "comentario", "avis" or "Kommentar" need no name list: at least two words
+    per value on average, mostly letters (any script), many different values (a fifth of them, or 50, or 8
+    of three words and more), and lengths that vary as sentences do. Codes (one word, fixed length), short
+    categories ("Produits laitiers": few distinct values), amounts and dates fail.
+    """
+    present = values.dropna().astype(str).str.strip()
+    sample = _sample(present[present != ""])
+    if len(sample) < 3:
+        return None
+    words = float(sample.str.count(r"\S+").mean())
+    distinct = int(sample.nunique())
+    characters = "".join(sample.tolist()).replace(" ", "")
+    letters = sum(ch.isalpha() for ch in characters) / max(len(characters), 1)
+    dated = float(sample.str.match(DATE_LIKE.pattern).mean())
+    if words < 2 or letters < 0.6 or dated >= 0.5 or float(sample.str.len().std()) < 2:
+        return None
+    # comments copied onto every line of an order repeat: a dozen different sentences of three words is enough
+    if distinct < 3 or (distinct < 0.2 * len(sample) and distinct < 50 and (distinct < 8 or words < 3)):
+        return None
+    return words
 
 
 def _is_name_list(sample: pd.Series) -> bool:

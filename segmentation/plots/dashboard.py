@@ -31,7 +31,15 @@ from segmentation.plots.theme import (
 )
 from segmentation.understand.columns import column_kind, detect_value_column
 from segmentation.understand.outcomes import outcome_columns, outcome_rates, read_outcome
-from segmentation.understand.wording import capitalise, pretty_column, readable_number, share_text, value_text
+from segmentation.understand.wording import (
+    MISSING,
+    capitalise,
+    column_texts,
+    pretty_column,
+    readable_number,
+    share_text,
+    value_text,
+)
 from segmentation.value.summary import segment_value
 
 __all__ = ["Metric", "Dashboard", "segment_dashboard", "dashboard_figure", "size_value_figure"]
@@ -58,6 +66,12 @@ class Metric:
         if self.kind == "money":
             return value_text(value, self.unit_column)
         return readable_number(value)
+
+    def texts(self, values: np.ndarray) -> list[str]:
+        """The column's values with one rule for all (``wording.column_texts``): "402" beside "2,316", never
+        "402.03"; "–" where a segment has no value."""
+        shown = column_texts(values, self.unit_column if self.kind == "money" else None, share=self.kind == "share")
+        return ["–" if text == MISSING else text for text in shown]
 
 
 @dataclass(frozen=True)
@@ -187,7 +201,7 @@ def dashboard_figure(dashboard: Dashboard, names: Mapping[int, str] | None = Non
         values = frame[metric.column].to_numpy(dtype=float)
         fig.add_trace(go.Bar(
             x=np.nan_to_num(values), y=ticks, orientation="h", marker=dict(color=colours),
-            text=[metric.text(v) if np.isfinite(v) else "–" for v in values], textposition="outside",
+            text=metric.texts(values), textposition="outside",
             cliponaxis=False, customdata=segments, name=plain_label(metric.title), showlegend=False,
             hovertemplate=f"%{{y}}<br>{plain_label(metric.title)}: %{{text}}<extra></extra>"), row=row, col=col)
         top = float(np.nanmax(np.abs(values))) if np.isfinite(values).any() else 1.0

@@ -3,7 +3,8 @@
 ``map_figure`` draws every customer (or a sample per segment) as WebGL points in the segment colours. Each point
 carries its row position in ``result.table`` as the first item of ``customdata``: a lasso or box selection sent
 back by the browser decodes to rows with ``selected_rows``, whichever points were sampled or which trace they
-sit in. ``find_customers`` turns a search box query into rows the map can highlight.
+sit in. ``find_customers`` turns a search box query into rows the map can highlight. The segments' names are
+written on the map by ``map_labels``.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from segmentation.common import segment_label
+from segmentation.plots.map_labels import MAX_LABELS, PLOT_WIDTH_PX, SegmentLabel, _add_labels, segment_labels
 from segmentation.plots.theme import (
     CATEGORY_PALETTE,
     FONT,
@@ -29,13 +31,15 @@ from segmentation.plots.theme import (
     segment_order,
     wrap,
 )
+from segmentation.plots.themes import theme_colours, theme_label
 from segmentation.understand.wording import value_text
 
 if TYPE_CHECKING:  # the figures only read a result; importing the pipeline here would load every stage
     from segmentation.pipeline import SegmentationResult
 
-__all__ = ["SEGMENT", "DEFAULT_MAX_POINTS", "MISSING_VALUE", "OTHER_VALUES", "SNIPPET_CHARS", "POINT_STEPS",
-           "ColourScale", "colour_scale", "point_choices", "default_points", "map_figure", "sample_rows",
+__all__ = ["SEGMENT", "THEME", "DEFAULT_MAX_POINTS", "MISSING_VALUE", "OTHER_VALUES", "SNIPPET_CHARS", "POINT_STEPS",
+           "MAX_LABELS", "ColourScale", "SegmentLabel", "colour_scale", "point_choices", "default_points",
+           "segment_labels", "map_figure", "sample_rows",
            "text_snippet", "selected_rows", "selected_customers", "find_customers"]
 
 OTHER_VALUES = "(other values)"
@@ -44,6 +48,8 @@ DEFAULT_MAX_POINTS = 20_000
 SNIPPET_CHARS = 120
 SEGMENT = "segment"
 """The ``color_by`` value that colours the map by segment."""
+THEME = "theme"
+"""The ``color_by`` value that colours the map by theme (shades of each segment's colour)."""
 POINT_STEPS: tuple[int, ...] = (1_000, 2_000, 5_000, 10_000, 20_000, 50_000)
 """The "points drawn" choices offered, those below the number of customers (see :func:`point_choices`)."""
 SKEWED = 1.0
@@ -225,13 +231,33 @@ def _display_values(values: pd.Series) -> np.ndarray:
     return np.array(["–" if pd.isna(v) else str(v) for v in values], dtype=object)
 
 
+
+def _legend_rows(fig: go.Figure) -> int:
+    """About how many lines the legend under the map takes: entries side by side across the plot's width."""
+    widths = [44 + 6.5 * len(str(t.name)) for t in fig.data if t.showlegend is not False]
+    rows, line = (1 if widths else 0), 0.0
+    for width in widths:
+        if line and line + width > PLOT_WIDTH_PX:
+            rows, line = rows + 1, 0.0
+        line += width
+    return rows
+
+
+def _share(share: float) -> str:
+    """A segment's share for the legend: "34%", and "<1%" for a handful of customers rather than "0%"."""
+    return "<1%" if 0 < share < 0.005 else f"{share:.0%}"
+
+
 def _base_layout(fig: go.Figure, title: str, subtitle: str) -> go.Figure:
+    # the legend sits under the map, not beside it: long segment names would otherwise take half its width
+    rows = _legend_rows(fig) if fig.layout.showlegend is not False else 0
     fig.update_layout(
         title=dict(text=title, subtitle=dict(text=subtitle, font=dict(size=13, color=MUTED)),
                    x=0, xanchor="left", font=dict(size=17)),
-        font=FONT, plot_bgcolor="#FBFCFE", paper_bgcolor="white", height=620,
-        margin=dict(l=10, r=10, t=70, b=10), dragmode="lasso", hovermode="closest",
-        legend=dict(itemsizing="constant", title=None, bgcolor="rgba(255,255,255,0.8)"),
+        font=FONT, plot_bgcolor="#FBFCFE", paper_bgcolor="white", height=620 + 22 * rows,
+        margin=dict(l=10, r=10, t=70, b=10 + 22 * rows), dragmode="lasso", hovermode="closest",
+        legend=dict(itemsizing="constant", title=None, bgcolor="rgba(255,255,255,0.8)", orientation="h",
+                    x=0, xanchor="left", y=-0.01, yanchor="top"),
         hoverlabel=dict(bgcolor="white", font=dict(size=12, family=FONT["family"]), align="left"),
         uirevision="map",  # keeps zoom and the legend's hidden segments when the page reruns
     )
@@ -243,7 +269,7 @@ def _base_layout(fig: go.Figure, title: str, subtitle: str) -> go.Figure:
 def map_figure(result: SegmentationResult, color_by: str = SEGMENT, names: Mapping[int, str] | None = None,
                hover_fields: Sequence[str] = (), max_points: int = DEFAULT_MAX_POINTS,
                random_state: int | None = None, highlight: Sequence[int] | np.ndarray | None = None,
-               highlight_label: str = "Matches") -> go.Figure:
+               highlight_label: str = "Matches", show_labels: bool = True) -> go.Figure:
     """The 2-D customer map as WebGL scatter traces.
 
     ``color_by`` is ``"segment"`` (one trace per segment in the segment palette,
@@ -260,6 +286,9 @@ def map_figure(result: SegmentationResult, color_by: str = SEGMENT, names: Mappi
     the count; highlighted customers are always drawn, sampled or not, up to
     ``max_points`` of them. Values, column names, segment names and ids are
     drawn as plain text (``theme.plain_label``), never as markup.
+
+    ``show_labels`` writes the segments' names at their centres (see :func:`segment_labels`: at most
+    :data:`MAX_LABELS`, never overlapping, never Unassigned), whatever the colouring.
     """
     labels = np.asarray(result.labels, dtype=int)
     n = len(labels)
@@ -287,10 +316,20 @@ def map_figure(result: SegmentationResult, color_by: str = SEGMENT, names: Mappi
         # Unassigned is drawn first, underneath the segments, but listed last in the legend
         for segment in ([-1] if -1 in order else []) + [s for s in order if s >= 0]:
             share = (labels == segment).mean()
-            add(sampled == segment, f"{plain_label(segment_label(segment, names))} · {share:.0%}",
+            add(sampled == segment, f"{plain_label(segment_label(segment, names))} · {_share(share)}",
                 segment_colour(segment))
             fig.data[-1].legendrank = 1000 + order.index(segment)
         title = "Customers by segment"
+    elif color_by == THEME and getattr(result, "theme_labels", None) is not None:
+        # the theme goes under the segment in the hover; add() reads customdata and template when it draws
+        themes, parent, theme_names = np.asarray(result.theme_labels, dtype=int)[rows], result.theme_parent, \
+            result.theme_names()
+        customdata = np.column_stack([customdata, [plain_label(theme_label(int(t), parent, theme_names))
+                                                   if t >= 0 else "No theme" for t in themes]])
+        template = template.replace("%{customdata[2]}", "%{customdata[2]}<br>Theme: "
+                                    f"%{{customdata[{customdata.shape[1] - 1}]}}", 1)
+        _add_themes(fig, result, rows, names, add)
+        title = "Customers by theme"
     elif color_by in result.table.columns:
         values = result.table[color_by].iloc[rows]
         title = f"Customers by {plain_label(color_by)}"
@@ -322,7 +361,8 @@ def map_figure(result: SegmentationResult, color_by: str = SEGMENT, names: Mappi
                     CATEGORY_PALETTE[i % len(CATEGORY_PALETTE)]
                 add(grouped == value, plain_label(value), colour)
     else:
-        raise ValueError(f"Cannot colour the map by {color_by!r}: it is neither 'segment' nor a column.")
+        raise ValueError(f"Cannot colour the map by {color_by!r}: it is neither 'segment', 'theme' (in a run "
+                         "with themes) nor a column.")
     if len(marked):
         ring = np.isin(rows, marked)
         fig.add_trace(go.Scattergl(x=xy[ring, 0], y=xy[ring, 1], mode="markers",
@@ -331,7 +371,32 @@ def map_figure(result: SegmentationResult, color_by: str = SEGMENT, names: Mappi
                                    marker=dict(size=13, color=HIGHLIGHT_COLOUR, symbol="circle-open",
                                                line=dict(width=2, color=HIGHLIGHT_COLOUR)),
                                    legendrank=0, showlegend=True))
+    if show_labels:
+        _add_labels(fig, segment_labels(result.coords, labels, names, random_state=seed))
     return _base_layout(fig, title, shown + ". Drag a lasso or box around customers to see who they are.")
+
+
+def _add_themes(fig: go.Figure, result: SegmentationResult, rows: np.ndarray, names: Mapping[int, str] | None,
+                add: Any) -> None:
+    """One trace per theme (``add``: draws the customers of a mask) in a shade of its segment's colour, the legend
+    grouped under each segment's name (largest segment first, its themes largest first, each with its share of
+    everyone); Unassigned grey, drawn underneath."""
+    labels = np.asarray(result.labels, dtype=int)
+    themes = np.asarray(result.theme_labels, dtype=int)
+    sampled_segments, sampled_themes = labels[rows], themes[rows]
+    parent, theme_names = result.theme_parent, result.theme_names()
+    colours = theme_colours(parent)
+    order = segment_order(labels)
+    for rank, segment in enumerate(([-1] if -1 in order else []) + [s for s in order if s >= 0]):
+        title = plain_label(segment_label(segment, names))
+        group = dict(legendgroup=f"segment-{segment}", legendgrouptitle=dict(text=f"<b>{title}</b>"))
+        if segment < 0:
+            add(sampled_segments == segment, f"{title} · {_share((labels == segment).mean())}", UNASSIGNED_COLOUR)
+            continue
+        for theme in sorted(t for t, s in parent.items() if s == segment):
+            add(sampled_themes == theme, f"{plain_label(theme_label(theme, parent, theme_names))} · "
+                f"{_share((themes == theme).mean())}", colours[theme])
+            fig.data[-1].update(**group, legendrank=1000 + rank)
 
 
 def selected_rows(selection: Any) -> np.ndarray:

@@ -14,13 +14,13 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from segmentation.plots.theme import DIVERGING_SCALE, FONT, MUTED, plain_label, segment_tick, wrap
+from segmentation.understand.wording import column_in_sentence, column_label
 
 __all__ = ["heatmap_figure", "category_share_figure"]
 
 
 def _pretty_column(column: Any) -> str:
-    text = str(column).replace("_", " ").strip()
-    return text[:1].upper() + text[1:]
+    return column_label(column)
 
 
 def _grid_layout(fig: go.Figure, title: str, subtitle: str, n_rows: int) -> go.Figure:
@@ -84,12 +84,12 @@ def category_share_figure(frame: pd.DataFrame, column: str, names: Mapping[int, 
     cells are shaded by the share itself. Row labels are in the segment colours.
     """
     if frame is None or frame.empty:
-        return _grid_layout(go.Figure(), f"Segments by {plain_label(_pretty_column(column).lower())}",
+        return _grid_layout(go.Figure(), f"Segments by {plain_label(column_in_sentence(column))}",
                             "Nothing to show.", 1)
     segments = [int(s) for s in frame.index]
     shares = frame.to_numpy(dtype=float)
     labels = [segment_tick(s, names) for s in segments]
-    what = plain_label(_pretty_column(column).lower())  # it goes into the title and the hover template
+    what = plain_label(column_in_sentence(column))  # it goes into the title and the hover template
     if overall is not None:
         everyone = overall.reindex(frame.columns).fillna(0.0).to_numpy(dtype=float)
         shares = np.vstack([shares, everyone])

@@ -26,6 +26,7 @@ from segmentation.plots.theme import (
     empty_figure,
     plain_label,
     segment_colour,
+    segment_tick,
     titled,
 )
 from segmentation.understand.metrics import GOOD_VALUES, JACCARD_FAIR, JACCARD_STABLE
@@ -141,7 +142,7 @@ def leaderboard_figure(leaderboard: Leaderboard) -> go.Figure:
         offset = (i - (len(algorithms) - 1) / 2) * 0.08  # side by side at the same k, not on top of each other
         colour = CATEGORY_PALETTE[i % len(CATEGORY_PALETTE)]
         hover = [f"{plain_label(r.label)}<br>{plain_label(r.params)}<br>"
-                 f"silhouette {r.silhouette:.2f} · stability {r.stability:.2f}<br>"
+                 f"silhouette {r.silhouette:.2f} · re-cluster agreement {r.stability:.2f}<br>"
                  f"unassigned {r.noise_share:.0%} · smallest {r.smallest_share:.1%}"
                  + (f"<br><i>{plain_label(r.why_not)}</i>" if r.why_not else "") for r in rows.itertuples()]
         fig.add_trace(go.Scatter(
@@ -175,7 +176,8 @@ def stability_figure(report: StabilityReport, names: Mapping[int, str] | None = 
     segments = report.segments
     if not len(segments):
         return empty_figure(title, "No segments to check: every customer is unassigned.")
-    labels = [plain_label(segment_label(int(s), names)) for s in segments["segment"]]
+    # the bars are coloured by badge, so the segment's own colour marks its name, as on the map
+    labels = [segment_tick(int(s), names) for s in segments["segment"]]
     fig = go.Figure(go.Bar(
         x=segments["jaccard"], y=labels, orientation="h",
         marker=dict(color=[BADGE_COLOURS[b] for b in segments["badge"]], line=dict(width=0)),
@@ -208,7 +210,7 @@ def crosstab_figure(crosstab: pd.DataFrame, title: str = "Segments against known
         return empty_figure(title, "Nothing to compare.")
     counts = crosstab.to_numpy(dtype=float)
     shares = counts / np.maximum(counts.sum(1, keepdims=True), 1)
-    rows = [plain_label(segment_label(int(s), names) if isinstance(s, (int, np.integer)) else s)
+    rows = [segment_tick(int(s), names) if isinstance(s, (int, np.integer)) else plain_label(s)
             for s in crosstab.index]
     columns = [plain_label(segment_label(int(c)) if isinstance(c, (int, np.integer)) else c)
                for c in crosstab.columns]

@@ -202,6 +202,8 @@ class SentenceTransformerEmbedder:
     (``openvino`` / ``torch``) overrides it. ``precision="auto"`` runs in bfloat16
     on CPUs with native bf16 units, where it is about twice as fast with cosine
     agreement above 0.9999 to fp32 (bench/embed.py); ``"fp32"`` forces full precision.
+    With both on "auto" (the default), the option measured fastest on this machine among those agreeing with
+    fp32 is used instead (``calibrate.py``: measured once, remembered in the workspace).
     """
 
     def __init__(self, name: str = DEFAULT_MODEL, batch_size: int = 32, precision: str = "auto",
@@ -225,20 +227,43 @@ class SentenceTransformerEmbedder:
     def _use_bf16(self) -> bool:
         return self.precision == "bf16" or (self.precision == "auto" and bf16_is_fast())
 
-    def uses_openvino(self) -> bool:
-        """True when this embedder will run on OpenVINO (installed, wanted, and not failed for this model)."""
+    def _openvino_possible(self) -> bool:
         from segmentation.represent.openvino import openvino_available
 
         return self.backend != "torch" and self.location not in _OPENVINO_FAILED and openvino_available()
+
+    def uses_openvino(self) -> bool:
+        """True when this embedder will run on OpenVINO (installed, chosen by the caller, the environment or the
+        calibration, and not failed for this model)."""
+        choice = self.calibrated() if self._openvino_possible() else None
+        return self._openvino_possible() and (choice is None or choice[0] == "openvino")
+
+    def calibrated(self) -> tuple[str, str] | None:
+        """(backend, precision) measured fastest for this model on this machine (``calibrate.py``, remembered in
+        the workspace), when both are left on 'auto'; None when either was chosen, or nothing could be measured."""
+        if self.backend != "auto" or self.precision != "auto":
+            return None
+        from segmentation.represent import calibrate
+
+        names = ["torch/fp32", *(["torch/bf16"] if bf16_is_fast() else [])]
+        if self._openvino_possible():
+            names += ["openvino/fp32", *(["openvino/bf16"] if bf16_is_fast() else [])]
+        options = {n: SentenceTransformerEmbedder(self.name, self.batch_size, n.split("/")[1], n.split("/")[0]).embed
+                   for n in names}
+        # keyed by the folder itself, so one model reached by two names runs (and embeds) the same way
+        model = os.path.realpath(self.location) if os.path.isdir(self.location) else self.location
+        chosen = calibrate.best_option(f"st:{model}", options)
+        return (chosen.backend, chosen.precision) if chosen is not None else None
 
     def embed(self, texts: Sequence[str], on_progress: ProgressFn | None = None) -> np.ndarray:
         import torch
 
         model = _load_sentence_transformer(self.location)
         texts = list(texts)
-        use_bf16 = self._use_bf16()
         if not texts:
             return np.zeros((0, model.get_sentence_embedding_dimension() or 0), dtype=np.float32)
+        choice = self.calibrated()
+        use_bf16 = choice[1] == "bf16" if choice else self._use_bf16()
         order = batch_order(model, texts)
         if self.uses_openvino() and type(model[0]).__name__ == "Transformer":
             from segmentation.represent import openvino as embed_openvino

@@ -229,6 +229,36 @@ def relabel_by_size(labels: np.ndarray) -> np.ndarray:
     return np.array([mapping.get(int(v), -1) for v in labels], dtype=int)
 
 
+JOINED_CONFIDENCE = 0.5
+"""A customer joined to its nearest segment by ``cap_unassigned`` gets at most this confidence."""
+
+
+def cap_unassigned(Z: np.ndarray, clustering: Clustering, max_share: float) -> Clustering:
+    """At most ``max_share`` of the customers left unassigned (-1): above it, the unassigned customers nearest a
+    segment centre join that segment, nearest first, until the share is ``max_share``; their confidence is at most
+    ``JOINED_CONFIDENCE`` (lower the farther they are), and a note says how many joined. ``max_share`` 1.0 (or a
+    clustering within the cap, or one with no segment at all) returns ``clustering`` unchanged."""
+    labels = np.asarray(clustering.labels, dtype=int)
+    noise = np.flatnonzero(labels < 0)
+    allowed = int(np.floor(max_share * len(labels) + 1e-9))
+    if len(noise) <= allowed or not (labels >= 0).any():
+        return clustering
+    Z = np.asarray(Z, dtype=np.float64)
+    centers = _centers(Z, labels)
+    distances = _center_distances(Z[noise], centers)
+    nearest = distances.argmin(1)
+    own = distances[np.arange(len(noise)), nearest]
+    joining = np.argsort(own, kind="stable")[:len(noise) - allowed]
+    rows = noise[joining]
+    out, confidence = labels.copy(), np.asarray(clustering.confidence, dtype=float).copy()
+    out[rows] = np.unique(labels[labels >= 0])[nearest[joining]]     # centres are in sorted id order
+    closeness = _distance_confidence(Z[rows], nearest[joining], centers) if len(centers) > 1 else np.ones(len(rows))
+    confidence[rows] = JOINED_CONFIDENCE * closeness
+    note = (f"{len(rows):,} of {len(noise):,} unassigned customers joined their nearest segment with a lower "
+            f"confidence, to keep the unassigned share at most {max_share:.0%}.")
+    return Clustering(relabel_by_size(out), confidence, clustering.notes + (note,))
+
+
 def cluster(Z: np.ndarray, config: ClusterConfig, random_state: int) -> Clustering:
     """Segment the customers in cluster space ``Z``."""
     params = resolve_params(config)

@@ -62,8 +62,9 @@ def result_types() -> dict[str, type]:
     """
     from segmentation.understand.profile import SegmentProfile
     from segmentation.understand.rules import Condition, Rule
+    from segmentation.understand.themes import ThemeProfile
 
-    return {cls.__name__: cls for cls in (SegmentProfile, Rule, Condition)}
+    return {cls.__name__: cls for cls in (SegmentProfile, Rule, Condition, ThemeProfile)}
 
 
 def encode(value: Any) -> Any:

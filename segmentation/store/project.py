@@ -27,11 +27,11 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
-from segmentation.config import ROLES
 from segmentation.errors import ConfigError, WorkspaceError
 from segmentation.lazy import lazy
 from segmentation.store.codec import dumps, loads
 from segmentation.store.database import PROJECT_FILE, PROJECT_FORMAT, read_meta, stored_time, transaction
+from segmentation.store.datasets import DatasetInfo, check_overrides, report_from_json, report_to_json, shares_columns
 from segmentation.store.files import (
     ORPHAN_AGE_S,
     age_s,
@@ -54,20 +54,6 @@ MAX_UI_STATE_BYTES = 1_000_000
 WRITE_ADVICE = "Check that the disk has free space and that the folder is writable."
 _FOLDER_KEY = re.compile(r"^[0-9a-f]{16}$")
 _TEXT_FIELDS = ("name", "description", "notes")
-
-
-@dataclass(frozen=True)
-class DatasetInfo:
-    """A dataset kept in a project, without its table."""
-
-    id: int
-    name: str
-    digest: str
-    created: datetime
-    n_rows: int
-    n_columns: int
-    summary: tuple[str, ...]  # the load report's summary lines
-    role_overrides: dict[str, str]
 
 
 @dataclass(frozen=True)
@@ -177,7 +163,7 @@ class Project:
         A dataset whose digest is already in the project is not stored twice: its id
         is returned, and its role overrides are replaced when ``role_overrides`` is given.
         """
-        overrides = _check_overrides(role_overrides or {})
+        overrides = check_overrides(role_overrides or {})
         with self._read() as db:
             row = db.execute("SELECT id FROM datasets WHERE digest = ?", (dataset.digest,)).fetchone()
         if row is not None:
@@ -189,16 +175,9 @@ class Project:
         try:
             folder.mkdir(parents=True)
             as_text = write_parquet(dataset.table, folder / "table.parquet", f"dataset {dataset.name!r}")
-            report = dataset.report
-            if len(report.rejected):
-                write_parquet(report.rejected, folder / "rejected.parquet", "list of rejected rows")
-            stored_report = {
-                "format": report.format, "encoding": report.encoding, "delimiter": report.delimiter,
-                "rows_read": report.rows_read, "rows_kept": report.rows_kept, "rows_rejected": report.rows_rejected,
-                "renamed_columns": [list(pair) for pair in report.renamed_columns],
-                "unconverted_cells": dict(report.unconverted_cells), "warnings": list(report.warnings),
-                "summary": report.summary_lines(), "stored_as_text": as_text,
-            }
+            if len(dataset.report.rejected):
+                write_parquet(dataset.report.rejected, folder / "rejected.parquet", "list of rejected rows")
+            stored_report = report_to_json(dataset, as_text)
             with self._write() as db:
                 cursor = db.execute(
                     "INSERT INTO datasets (name, digest, folder, created, n_rows, n_columns, report_json, "
@@ -225,34 +204,121 @@ class Project:
         return dataset_id
 
     def datasets(self) -> list[DatasetInfo]:
-        """The project's datasets, oldest first."""
+        """The project's datasets, oldest first, each with its column names and number of runs."""
         with self._read() as db:
-            rows = db.execute("SELECT id, name, digest, created, n_rows, n_columns, report_json, role_overrides_json "
-                              "FROM datasets ORDER BY id").fetchall()
-        return [DatasetInfo(int(r[0]), r[1], r[2], stored_time(r[3]), int(r[4]), int(r[5]),
-                            tuple(loads(r[6], "load report").get("summary", ())), loads(r[7], "column roles"))
-                for r in rows]
+            rows = db.execute("SELECT d.id, d.name, d.digest, d.created, d.n_rows, d.n_columns, d.report_json, "
+                              "d.role_overrides_json, d.folder, "
+                              "(SELECT count(*) FROM runs r WHERE r.dataset_id = d.id) "
+                              "FROM datasets d ORDER BY d.id").fetchall()
+        infos = []
+        for r in rows:
+            report = loads(r[6], "load report")
+            columns = report.get("columns")
+            if columns is None:  # kept before column names were stored: read them from the table's schema
+                columns = self._stored_columns(r[8], r[1])
+            infos.append(DatasetInfo(int(r[0]), r[1], r[2], stored_time(r[3]), int(r[4]), int(r[5]),
+                                     tuple(report.get("summary", ())), loads(r[7], "column roles"),
+                                     tuple(map(str, columns)), int(r[9])))
+        return infos
+
+    def _stored_columns(self, key: str, name: str) -> list[str]:
+        try:
+            import pyarrow.parquet as pq
+
+            return list(pq.read_schema(self.folder / "datasets" / key / "table.parquet").names)
+        except Exception:  # noqa: BLE001 - a damaged table is reported when it is loaded, not when it is listed
+            return []
+
+    def find_dataset(self, name_or_id: str | int) -> DatasetInfo:
+        """The dataset with this id, or this name (any case); raises WorkspaceError listing the datasets when there
+        is none, or when several share the name (then give the id)."""
+        infos = self.datasets()
+        key = str(name_or_id).strip()
+        found = [d for d in infos if str(d.id) == key] or [d for d in infos if d.name.casefold() == key.casefold()]
+        if len(found) == 1:
+            return found[0]
+        listing = "; ".join(f"{d.id}: {d.name!r}" for d in infos) or "none yet"
+        if found:
+            raise WorkspaceError(f"{len(found)} datasets of the {self._label.removeprefix('The ')} are called "
+                                 f"{key!r}; give the id instead ({listing}).")
+        raise WorkspaceError(f"The {self._label.removeprefix('The ')} has no dataset {key!r}. Its datasets: {listing}.")
+
+    def dataset_by_digest(self, digest: str) -> int | None:
+        """The id of the dataset loaded from the file with this digest, or None when the project lacks it."""
+        with self._read() as db:
+            row = db.execute("SELECT id FROM datasets WHERE digest = ?", (str(digest),)).fetchone()
+        return None if row is None else int(row[0])
+
+    def shares_columns(self, columns: Sequence[str]) -> bool:
+        """Whether a table with these columns has a column name in common with one of the project's datasets
+        (the app then suggests adding a new file to this project rather than starting another one)."""
+        return shares_columns(self.datasets(), columns)
+
+    def active(self) -> tuple[int | None, int | None]:
+        """(dataset id, run id) the analyst last looked at (see :meth:`switch_dataset`); when none was chosen, or
+        it was removed: the dataset of the latest run and that run, else the latest dataset. (None, None) when
+        the project holds no data."""
+        with self._read() as db:
+            chosen = loads(read_meta(db).get("ui_state", "{}"), "UI state")
+            datasets = [int(r[0]) for r in db.execute("SELECT id FROM datasets ORDER BY id")]
+            runs = [(int(r[0]), int(r[1])) for r in db.execute("SELECT id, dataset_id FROM runs ORDER BY id")]
+        chosen = chosen if isinstance(chosen, dict) else {}
+        dataset_id = chosen.get("dataset_id")
+        if dataset_id not in datasets:
+            if runs:
+                return runs[-1][1], runs[-1][0]
+            return (datasets[-1] if datasets else None), None
+        own_runs = [run for run, on in runs if on == dataset_id]
+        run_id = chosen.get("run")
+        return int(dataset_id), (run_id if run_id in own_runs else (own_runs[-1] if own_runs else None))
+
+    def switch_dataset(self, dataset_id: int, run_id: int | None = None) -> int | None:
+        """Make ``dataset_id`` the active dataset, showing ``run_id`` (one of its runs) or by default its latest
+        run; returns the run shown (None when the dataset has no run yet). Kept in the UI state's
+        ``"dataset_id"`` and ``"run"``, so the app opens the project there; not counted as a change."""
+        with self._read() as db:
+            self._row(db, "SELECT id FROM datasets WHERE id = ?", dataset_id, "dataset")
+            own_runs = [int(r[0]) for r in db.execute("SELECT id FROM runs WHERE dataset_id = ? ORDER BY id",
+                                                      (int(dataset_id),))]
+        if run_id is not None and int(run_id) not in own_runs:
+            raise WorkspaceError(f"Run {run_id} was not made on dataset {dataset_id} of the "
+                                 f"{self._label.removeprefix('The ')}; its runs are "
+                                 f"{', '.join(map(str, own_runs)) or 'none yet'}.")
+        shown = int(run_id) if run_id is not None else (own_runs[-1] if own_runs else None)
+        self.set_ui_state({**self.ui_state(), "dataset_id": int(dataset_id), "run": shown})
+        return shown
+
+    def remove_dataset(self, dataset_id: int) -> int:
+        """Remove a dataset with its runs, their segment names, notes and curation (models made from them are
+        kept, no longer linked to a run); returns the bytes freed. The project's only dataset is refused: delete
+        the project instead. The app asks the analyst first; this does not."""
+        with self._read() as db:
+            name, key = self._row(db, "SELECT name, folder FROM datasets WHERE id = ?", dataset_id, "dataset")
+        with self._write() as db:
+            if db.execute("SELECT count(*) FROM datasets").fetchone()[0] <= 1:
+                raise WorkspaceError(f"The dataset {name!r} is the only one in the {self._label.removeprefix('The ')}"
+                                     " and cannot be removed. Delete the project instead (on Home, or python -m "
+                                     "segmentation projects delete NAME --yes).")
+            run_keys = [r[0] for r in db.execute("SELECT folder FROM runs WHERE dataset_id = ?", (int(dataset_id),))]
+            db.execute("DELETE FROM runs WHERE dataset_id = ?", (int(dataset_id),))
+            db.execute("DELETE FROM datasets WHERE id = ?", (int(dataset_id),))
+        with self._lock:
+            self._tables.pop(key, None)
+        folders = [self.folder / "datasets" / key] + [self.folder / "runs" / k for k in run_keys]
+        freed = sum(folder_size(f) for f in folders if f.is_dir())
+        for folder in folders:  # rows first, files after: a removal cut short leaves files tidy() removes
+            remove_tree(folder)
+        return freed
 
     def load_dataset(self, dataset_id: int) -> io.Dataset:
         """The dataset as it was loaded: same table, name, digest and load report."""
         with self._read() as db:
             name, digest, key, report_json = self._row(
                 db, "SELECT name, digest, folder, report_json FROM datasets WHERE id = ?", dataset_id, "dataset")
-        stored = loads(report_json, "load report")
-        folder = self.folder / "datasets" / key
-        rejected_path = folder / "rejected.parquet"
-        if rejected_path.exists():
-            rejected = read_parquet(rejected_path, f"list of rejected rows of dataset {name!r}")
-        else:
-            rejected = pd.DataFrame([], columns=["line", "reason", "raw"])  # as io.load_table builds it
-        report = io.LoadReport(
-            format=stored["format"], encoding=stored["encoding"], delimiter=stored["delimiter"],
-            rows_read=int(stored["rows_read"]), rows_kept=int(stored["rows_kept"]),
-            rows_rejected=int(stored["rows_rejected"]), rejected=rejected,
-            renamed_columns=tuple(tuple(pair) for pair in stored["renamed_columns"]),
-            unconverted_cells={str(k): int(v) for k, v in stored["unconverted_cells"].items()},
-            warnings=tuple(stored["warnings"]),
-        )
+        rejected_path = self.folder / "datasets" / key / "rejected.parquet"
+        rejected = read_parquet(rejected_path, f"list of rejected rows of dataset {name!r}") \
+            if rejected_path.exists() else None
+        report = report_from_json(loads(report_json, "load report"), rejected)
         table = self._dataset_table(key, name).copy(deep=False)
         return io.Dataset(table=table, name=name, digest=digest, report=report)
 
@@ -271,7 +337,7 @@ class Project:
 
     def set_role_overrides(self, dataset_id: int, overrides: Mapping[str, str]) -> None:
         """Replace the analyst's column-role overrides for a dataset (column -> role in ``config.ROLES``)."""
-        clean = _check_overrides(overrides)
+        clean = check_overrides(overrides)
         with self._write() as db:
             self._row(db, "SELECT id FROM datasets WHERE id = ?", dataset_id, "dataset")
             db.execute("UPDATE datasets SET role_overrides_json = ? WHERE id = ?",
@@ -315,11 +381,14 @@ class Project:
                            [(run_id, segment, name) for segment, name in sorted(names.items())])
         return run_id
 
-    def runs(self) -> list[RunInfo]:
-        """The project's runs, oldest first."""
+    def runs(self, dataset_id: int | None = None) -> list[RunInfo]:
+        """The project's runs, oldest first; with ``dataset_id`` only the runs made on that dataset."""
+        where, args = ("WHERE dataset_id = ? ", (int(dataset_id),)) if dataset_id is not None else ("", ())
         with self._read() as db:
+            if dataset_id is not None:
+                self._row(db, "SELECT id FROM datasets WHERE id = ?", dataset_id, "dataset")
             rows = db.execute("SELECT id, created, dataset_id, algorithm, n_customers, n_segments, silhouette, "
-                              "noise_share, seconds, note FROM runs ORDER BY id").fetchall()
+                              f"noise_share, seconds, note FROM runs {where}ORDER BY id", args).fetchall()
         return [RunInfo(int(r[0]), stored_time(r[1]), int(r[2]), r[3], int(r[4]), int(r[5]),
                         None if r[6] is None else float(r[6]), float(r[7] or 0.0), float(r[8]), r[9])
                 for r in rows]
@@ -477,12 +546,3 @@ class Project:
                     item.unlink(missing_ok=True)
         return freed
 
-
-def _check_overrides(overrides: Mapping[str, str]) -> dict[str, str]:
-    clean = {}
-    for column, role in overrides.items():
-        if role not in ROLES:
-            raise ConfigError(f"The role of column {column!r} must be one of {', '.join(map(repr, ROLES))}. "
-                              f"Got {role!r} instead.")
-        clean[str(column)] = str(role)
-    return clean

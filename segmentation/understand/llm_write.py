@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import urllib.parse
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -280,10 +281,25 @@ def check_answer(answer: dict[str, Any], profile: SegmentProfile, payload: dict[
 # ----------------------------------------------------------------------------------------------------------------
 # The cache and the calls
 # ----------------------------------------------------------------------------------------------------------------
+def endpoint_key(url: str) -> str:
+    """The endpoint as the cache knows it: scheme and host in lower case, no default port, no trailing slash.
+
+    Two servers may serve different weights under one model name ("llama3" on a laptop and on a GPU box), so
+    an answer is only reused from the endpoint that gave it; ``HTTP://Host:80/v1/`` and ``http://host/v1`` are one.
+    """
+    parts = urllib.parse.urlsplit(str(url).strip())
+    scheme, host = parts.scheme.lower(), (parts.hostname or "").lower()
+    port = parts.port
+    if port is not None and (scheme, port) not in {("http", 80), ("https", 443)}:
+        host = f"{host}:{port}"
+    return urllib.parse.urlunsplit((scheme, host, parts.path.rstrip("/"), parts.query, ""))
+
+
 def payload_key(settings: LanguageModelSettings, system: str, payload: dict[str, Any]) -> str:
-    """The cache key: the model, the prompt and the payload (not the URL: the same model answers the same)."""
-    text = json.dumps({"v": PROMPT_VERSION, "model": settings.model, "seed": settings.seed, "system": system,
-                       "payload": payload}, sort_keys=True, ensure_ascii=False)
+    """The cache key: the endpoint (:func:`endpoint_key`), the model, the prompt and the payload."""
+    text = json.dumps({"v": PROMPT_VERSION, "endpoint": endpoint_key(settings.url), "model": settings.model,
+                       "seed": settings.seed, "system": system, "payload": payload}, sort_keys=True,
+                      ensure_ascii=False)
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
@@ -315,7 +331,8 @@ def _ask_cached(settings: LanguageModelSettings, system: str, payload: dict[str,
     answer = ask_json(settings, system, json.dumps(payload, ensure_ascii=False, indent=1))
     if use_cache and path is not None:
         _remember(key, answer)
-        path.write_text(json.dumps({"model": settings.model, "answer": answer}, ensure_ascii=False),
+        path.write_text(json.dumps({"endpoint": endpoint_key(settings.url), "model": settings.model,
+                                    "answer": answer}, ensure_ascii=False),
                         encoding="utf-8")
     return answer, False
 

@@ -7,10 +7,15 @@ predicted value) never name them, but the action reads predicted value, value at
 still active when a roll-up added them: no "Win back" for accounts whose purchases net to nothing (returns-only
 or internal accounts such as bank charges), "Protect" for valuable customers at risk, "Reactivate" for lapsed
 ones who were worth something. The analyst is expected to edit the names.
+
+:func:`display_names` is the one place that says what a segment is called on screen, in every file, the report and
+the saved model: the analyst's own name (or a language model's) where given, else the suggested one, every name
+different; "Segment N" only for a segment with no evidence at all.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
@@ -22,7 +27,14 @@ from segmentation.understand.columns import column_kind
 from segmentation.understand.contrast import notable_categories, notable_numeric
 from segmentation.understand.persona import complaint_evidence, complaint_heavy, complaint_theme
 from segmentation.understand.profile import SegmentProfile
-from segmentation.understand.wording import capitalise, format_number, join_words, percent, pretty_column
+from segmentation.understand.wording import (
+    capitalise,
+    format_number,
+    join_words,
+    percent,
+    pretty_column,
+    value_share_words,
+)
 
 ACTIONS: tuple[str, ...] = ("Retain and reward", "Win back", "Onboard", "Fix the complaint first", "Upsell",
                             "Nurture", "Protect", "Reactivate", "Check the accounts")
@@ -88,6 +100,11 @@ def suggest_name(profile: SegmentProfile, parts: int = 2) -> str:
         return capitalise(", ".join(phrases))
     if profile.keywords:
         return f"Talks about {profile.keywords[0]}"
+    if profile.key_phrases:
+        return f"Talks about {profile.key_phrases[0]}"
+    if profile.quotes:   # words, but none that sets them apart: the first words of the most typical text
+        words = str(profile.quotes[0]).split()
+        return f"Writes “{' '.join(words[:4])}{'…' if len(words) > 4 else ''}”"
     return segment_label(profile.segment)
 
 
@@ -114,12 +131,7 @@ def _is_rate(column: Any) -> bool:
 
 def _value_words(profile: SegmentProfile) -> str:
     """The segment's share of the value column in words; a net negative share says that returns outweigh buying."""
-    share, column = profile.value_share, pretty_column(profile.value_column)
-    if share is None:
-        return ""
-    if share < 0 or (share == 0 and profile.size):
-        return f"no net {column} (returns and credits outweigh purchases)"
-    return f"{'<0.1%' if share < 0.001 else percent(share)} of {column}"
+    return value_share_words(profile.value_share, profile.value_column, profile.size)
 
 
 def _describe(profile: SegmentProfile, share_columns: set[str]) -> str:
@@ -276,4 +288,35 @@ def distinct_names(profiles: list[SegmentProfile]) -> list[SegmentProfile]:
             name = longer if longer != p.name and longer not in counts else f"{p.name} ({segment_label(p.segment)})"
             p = replace(p, name=name)
         out.append(p)
+    return out
+
+
+def display_names(profiles: Sequence[SegmentProfile], names: Mapping[int, str] | None = None) -> dict[int, str]:
+    """What each segment is called everywhere (screen, customer files, zip, report, model): segment id -> name.
+
+    ``names`` are the analyst's own names (or a language model's), keyed by segment id; they always win, blank
+    ones do not count. Every other segment gets its suggested name (``profile.name``: persona, then traits). A
+    suggestion that an analyst's name (or a bigger segment's suggestion) already uses gets "· group 2", so the
+    names stay distinct; two names the analyst typed alike are kept as typed. Noise is never in the result
+    (``common.segment_label`` calls it "Unassigned"). Calling it again on its own result changes nothing, so
+    the app and the command line can both pass names through it.
+    """
+    chosen = {int(s): " ".join(str(n).split()) for s, n in (names or {}).items()
+              if n is not None and str(n).strip() and int(s) >= 0}
+    with_text = any(getattr(p, field, ()) for p in profiles for field in ("key_phrases", "keywords", "quotes"))
+    out = dict(chosen)
+    taken = {n.casefold() for n in chosen.values()}
+    for p in sorted(profiles, key=lambda p: (-p.size, p.segment)):
+        if p.is_noise or p.segment in chosen:
+            continue
+        base = " ".join(str(getattr(p, "name", "") or "").split()) or segment_label(p.segment)
+        if with_text and base == segment_label(p.segment) and isinstance(p, SegmentProfile):   # never with text
+            base = suggest_name(p)
+            base = "Customers who wrote little" if base == segment_label(p.segment) else base
+        name, group = base, 1
+        while name.casefold() in taken:
+            group += 1
+            name = f"{base} · group {group}"
+        taken.add(name.casefold())
+        out[p.segment] = name
     return out

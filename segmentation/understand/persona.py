@@ -34,7 +34,7 @@ from segmentation.understand.contrast import notable_categories, notable_numeric
 from segmentation.understand.keyphrases import phrase_idea
 from segmentation.understand.profile import SegmentProfile
 from segmentation.understand.tone import text_tone
-from segmentation.understand.wording import capitalise, join_words, percent, pretty_column
+from segmentation.understand.wording import capitalise, join_words, percent, pretty_column, value_share_words
 
 COMPLAINT_MAJORITY = 0.5
 """A segment where at least half the texts complain is complaint-heavy, whatever the others do (a file of
@@ -292,8 +292,9 @@ def portrait(profile: SegmentProfile) -> str:
     if category:
         parts.append(f"mostly {category[0]} ({percent(category[1])})")
     if profile.value_share is not None and profile.value_column and profile.share:
-        parts.append(f"{percent(profile.value_share)} of {pretty_column(profile.value_column)} from "
-                     f"{percent(profile.share)} of customers")
+        worth = value_share_words(profile.value_share, profile.value_column, profile.size)
+        if worth:
+            parts.append(f"{worth} from {percent(profile.share)} of customers" if profile.value_share > 0 else worth)
     if not parts:
         return "Nothing sets them clearly apart on the columns profiled."
     return capitalise("; ".join(parts)) + "."

@@ -3,7 +3,8 @@
 ``format_number`` and ``percent`` write the short forms of sentences ("72k", "35%") for names, descriptions and
 rules; ``readable_number``, ``share_text``, ``money_text`` and ``value_text`` write numbers out in full for
 tables, the report and the screen (thousands separators, one decimal for every percentage, money as money, no
-scientific notation below 10¹⁵, "—" when missing); ``SETTING_LABELS`` turns setting names into plain words.
+scientific notation below 10¹⁵, "—" when missing); ``column_texts`` writes a whole column with one rule so that
+it reads alike; ``SETTING_LABELS`` turns setting names into plain words.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from segmentation.common import name_tokens
+from segmentation.config import TFIDF_MODEL
 
 
 def format_number(value: float, percent: bool = False, digits: int = 3) -> str:
@@ -51,9 +53,34 @@ def percent(share: float | None) -> str:
     return f"{share:.0%}"
 
 
+ACRONYMS = frozenset({"rfm", "clv", "aov", "ltv", "id", "sku", "nps", "csat", "kpi", "url", "vip", "usd", "eur",
+                      "gbp", "roi", "b2b", "b2c", "sms", "crm"})
+"""Words of a column name written in capitals wherever the name is shown ("rfm_group" -> "RFM group")."""
+_SHORT_WORDS = {"avg": "average", "qty": "quantity", "pct": "percent", "num": "number", "nr": "number",
+                "cust": "customer", "amt": "amount", "desc": "description"}
+"""Abbreviations in column names written out, since a marketer reads them ("avg_order_value")."""
+
+
 def pretty_column(column: Any) -> str:
-    """A column name as words: "days_since_last_order" -> "days since last order"."""
-    return str(column).replace("_", " ").strip()
+    """A column name as words: "days_since_last_order" -> "days since last order", "rfm_group" -> "RFM group",
+    "avg_order_value" -> "average order value" (:data:`ACRONYMS` in capitals, short words written out). Names
+    with capitals or spaces of their own ("Review Text") keep them."""
+    words = str(column).replace("_", " ").strip().split(" ")
+    return " ".join(w.upper() if w.lower() in ACRONYMS else _SHORT_WORDS.get(w.lower(), w) if w.islower() else w
+                    for w in words)
+
+
+def column_label(column: Any) -> str:
+    """A column name as a label on screens and in files: :func:`pretty_column` with a capital first letter
+    ("predicted_clv" -> "Predicted CLV", "avg_order_value" -> "Average order value"). The one place that turns
+    column names into labels."""
+    return capitalise(pretty_column(column))
+
+
+def column_in_sentence(column: Any) -> str:
+    """A column name inside a sentence or a title: :func:`pretty_column` in lower case but for its acronyms
+    ("Department Name" -> "department name", "rfm_group" -> "RFM group")."""
+    return " ".join(w if w.isupper() and len(w) > 1 else w.lower() for w in pretty_column(column).split(" "))
 
 
 def join_words(parts: Sequence[str]) -> str:
@@ -64,9 +91,31 @@ def join_words(parts: Sequence[str]) -> str:
     return ", ".join(parts[:-1]) + " and " + parts[-1]
 
 
+def shorten_middle(text: Any, width: int) -> str:
+    """``text`` cut to at most ``width`` characters by an ellipsis in the middle, so that both its start and its end
+    stay readable: "online_retail_30k.csv (per customer)" at 20 -> "online_ret…customer)"."""
+    text = str(text)
+    if len(text) <= width:
+        return text
+    keep = max(width - 1, 2)
+    return text[: (keep + 1) // 2] + "…" + text[len(text) - keep // 2:]
+
+
 def capitalise(text: str) -> str:
     """The text with its first letter in upper case and the rest untouched ("app channel" -> "App channel")."""
     return text[:1].upper() + text[1:]
+
+
+def value_share_words(share: float | None, column: Any, customers: int = 1) -> str:
+    """A segment's share of a value column in words: "23% of monetary", "<0.1% of spend", or, when the share is
+    zero or negative with customers in the segment, "no net monetary (returns and credits outweigh purchases)"
+    instead of "-1% of monetary". Empty when there is no share."""
+    if share is None or not np.isfinite(share):
+        return ""
+    what = pretty_column(column)
+    if share < 0 or (share == 0 and customers):
+        return f"no net {what} (returns and credits outweigh purchases)"
+    return f"{'<0.1%' if share < 0.001 else percent(share)} of {what}"
 
 
 # --------------------------------------------------------------------------- numbers for screens, reports, files
@@ -161,6 +210,46 @@ def value_text(value: Any, column: Any = None, share: bool = False) -> str:
     return readable_number(value)
 
 
+def column_decimals(values: Any, money: bool = False) -> int | None:
+    """The decimals of a whole column, so that numbers set one under another read alike: none when the largest
+    is 1,000 or more; below that two for money (as :func:`money_text`), none when all are whole, two for
+    numbers from 1 up, and ``None`` (each number its own significant digits, :func:`readable_number`) for a
+    column of small fractions only."""
+    numbers = [n for n in (_finite(v) for v in np.ravel(np.asarray(values, dtype=object))) if n is not None]
+    if not numbers:
+        return 0
+    largest = max(abs(n) for n in numbers)
+    if largest >= 1000:
+        return 0
+    if money:
+        return 2
+    if all(n == round(n) for n in numbers):
+        return 0
+    return 2 if largest >= 1 else None
+
+
+def column_texts(values: Any, column: Any = None, share: bool = False) -> list[str]:
+    """Every value of one column written with the same rule (:func:`column_decimals`): "402" and "2,316", never
+    "402.03" beside "2,316"; shares as :func:`share_text`, money as money with its currency; ``MISSING`` where a
+    value is missing."""
+    items = list(np.ravel(np.asarray(values, dtype=object)))
+    if share:
+        return [share_text(v) for v in items]
+    money = column is not None and is_money_column(column)
+    decimals = column_decimals(items, money)
+    currency = currency_symbol(column) if money else ""
+    out = []
+    for value in items:
+        number = _finite(value)
+        if number is None:
+            out.append(MISSING)
+        elif money and abs(number) < _PLAIN_LIMIT:
+            out.append(("-" if number < 0 else "") + currency + readable_number(abs(number), decimals))
+        else:
+            out.append(readable_number(number, decimals))
+    return out
+
+
 # --------------------------------------------------------------------------- setting names as words
 SETTING_LABELS: dict[str, str] = {
     "n_clusters": "segments",
@@ -185,6 +274,15 @@ SETTING_LABELS: dict[str, str] = {
     "n_segments": "segments",
 }
 """Plain words for the names of settings and measures, for anything a person reads: the one mapping."""
+
+
+def model_label(model: Any) -> str:
+    """The embedding model in words: "tfidf" -> "word counts (TF-IDF)"; a sentence model by its name (its local
+    folder's last part), e.g. "all-MiniLM-L6-v2"."""
+    name = str(model or "").rstrip("/\\")
+    if name == TFIDF_MODEL:
+        return "word counts (TF-IDF)"
+    return name.replace("\\", "/").rsplit("/", 1)[-1] or "none"
 
 
 def setting_label(name: Any) -> str:

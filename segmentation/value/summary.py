@@ -66,9 +66,13 @@ def segment_value_columns(table: pd.DataFrame, labels: np.ndarray, segments: lis
 
 def segment_value_line(row: pd.Series) -> str:
     """One row of :func:`segment_value` in words, for a segment's card and the report: "Predicted value 12.3k
-    (23% of all) · still active on average 87% · value at risk 1.2k (12% of all at risk)"."""
+    (23% of all) · still active on average 87% · value at risk 1.2k (12% of all at risk)"; "no value at risk"
+    when there is none (never "value at risk 0 (n/a of all at risk)")."""
     from segmentation.understand.wording import format_number, percent
 
+    risk = float(row["value_at_risk"]) if pd.notna(row["value_at_risk"]) else 0.0
+    share = row["risk_share"]
+    at_risk = (f"value at risk {format_number(risk)}" + (f" ({percent(share)} of all at risk)" if pd.notna(share)
+                                                         else "")) if round(risk, 2) > 0 else "no value at risk"
     return (f"Predicted value {format_number(row['predicted_clv'])} ({percent(row['clv_share'])} of all) · still "
-            f"active on average {percent(row['mean_p_alive'])} · value at risk {format_number(row['value_at_risk'])} "
-            f"({percent(row['risk_share'])} of all at risk)")
+            f"active on average {percent(row['mean_p_alive'])} · {at_risk}")

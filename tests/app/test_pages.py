@@ -154,9 +154,11 @@ def test_upload_through_the_file_uploader_replaces_the_dataset() -> None:
     at = load_demo(fresh())
     csv = b"customer_id,spend,visits\nA1,10.5,3\nA2,99.0,12\nA3,55.2,7\nA4,3.1,1\n"
     at.file_uploader(key="data_upload").set_value(("shop.csv", csv, "text/csv")).run()
+    at.button(key="upload_place_go").click().run()  # a project with data is open: asked where it goes first
     assert_clean(at)
     assert state(at, "dataset").name == "shop.csv"
     assert "4 rows · 3 columns" in plain("\n".join(c.value for c in at.sidebar.caption))
+    assert "shop.csv · 4 rows" in at.sidebar.selectbox[1].options
 
 
 def test_a_file_name_with_markdown_is_shown_as_written_in_the_toast_and_the_sidebar() -> None:
@@ -185,7 +187,7 @@ def test_an_unreadable_upload_shows_a_clear_error_and_keeps_the_previous_dataset
     assert state(at, "dataset").name == "Demo customers"
     assert state(at, "current_run") is not None  # the run of the kept dataset survives too
     open_page(at, "profiles")
-    assert "Segment 1" in texts(at)
+    assert "#1" in texts(at)   # the card of segment 1 (its name is the suggested one, issue 18)
 
 
 def test_loading_a_new_dataset_clears_runs_and_names(segmented: AppTest) -> None:
@@ -194,7 +196,9 @@ def test_loading_a_new_dataset_clears_runs_and_names(segmented: AppTest) -> None
     run_id = state(at, "current_run")
     at.text_input(key=f"name-{run_id}-0").set_value("Loyal").run()
     open_page(at, "data")
-    at.button(key="data_demo").click().run()
+    csv = b"customer_id,spend\nA1,10.5\nA2,99.0\nA3,55.2\n"  # the demo again would just be shown again
+    at.file_uploader(key="data_upload").set_value(("shop.csv", csv, "text/csv")).run()
+    at.button(key="upload_place_go").click().run()
     assert state(at, "runs") is None and state(at, "annotations") is None
     open_page(at, "map")
     assert "No segmentation yet" in texts(at)
@@ -246,7 +250,7 @@ def test_the_demo_path_renders_every_page(segmented: AppTest) -> None:
     # Profiles: one card per segment, largest first, each with a name field
     open_page(at, "profiles")
     said = texts(at)
-    assert all(f"Segment {n}" in said for n in range(1, 5))
+    assert all(f"#{n}" in said for n in range(1, 5))   # each card shows its number; names are suggested ones
     assert "What sets them apart" in said and "Over-represented" in said and "What they talk about" in said
     assert [t.key for t in at.text_input] == [f"name-{run.run_id}-{s}" for s in range(4)]
 

@@ -16,6 +16,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from segmentation.understand.metrics import GOOD_VALUES
+from segmentation.understand.naming import display_names
 from tests.app.test_pages import (
     assert_clean,
     fresh,
@@ -139,7 +140,9 @@ def test_unstable_segments_are_flagged_in_words() -> None:
     unstable = sorted(s for s, b in badges.items() if b == "unstable")
     assert unstable, badges
     flagged = [plain(w.value) for w in at.warning if " is unstable: " in plain(w.value)]
-    assert [f.split(" is unstable")[0] for f in flagged] == [f"Segment {s + 1}" for s in unstable]
+    run = next(r for r in state(at, "runs") if r.run_id == state(at, "current_run"))
+    shown = display_names(run.result.profiles)   # segments go by their suggested names (issue 18)
+    assert [f.split(" is unstable")[0] for f in flagged] == [shown[s] for s in unstable]
     assert all("Do not build a campaign on it" in f for f in flagged)
 
 

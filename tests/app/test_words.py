@@ -119,3 +119,59 @@ def test_a_new_dataset_clears_the_choices_but_keeps_the_language_model() -> None
     studio.set_dataset(None)
     assert studio.choice("map_find") is None
     assert studio.language_model == {"url": "http://127.0.0.1:11434/v1", "model": "llama3.1", "timeout": 60.0}
+
+
+# --------------------------------------------------------------------------- segment names (issue 18)
+def segment_demo_kmeans(at: AppTest, n_clusters: int = 4) -> AppTest:
+    """The demo data (with its review texts) in segments, fast settings (k-means when the form offers it)."""
+    open_page(at, "segment")
+    at.selectbox(key="seg_model").set_value("tfidf")
+    at.selectbox(key="seg_reduce").set_value("pca")
+    at.selectbox(key="seg_map").set_value("pca")
+    if any(n.key == "seg_param_kmeans_n_clusters" for n in at.number_input):
+        at.number_input(key="seg_param_kmeans_n_clusters").set_value(n_clusters)
+    at.button(key="seg_run").click().run()
+    assert_clean(at)
+    return at
+
+
+def name_boxes(at: AppTest) -> dict[str, str]:
+    return {t.key: t.value for t in at.text_input if t.key and t.key.startswith("name-")}
+
+
+def test_segments_are_called_by_their_suggested_names_until_renamed_and_reset_restores_them() -> None:
+    at = segment_demo_kmeans(load_demo(fresh()))
+    open_page(at, "profiles")
+    run = next(r for r in state(at, "runs") if r.run_id == state(at, "current_run"))
+    profiles = {p.segment: p for p in run.result.profiles if not p.is_noise}
+    suggested = {s: p.name for s, p in profiles.items()}
+    assert len(set(suggested.values())) == len(suggested) >= 2
+    first = min(suggested)
+    assert not any(re.fullmatch(r"Segment \d+", n) for n in suggested.values()), suggested
+    legend = plain(" ".join(m.value for m in at.markdown))
+    assert all(name in legend for name in suggested.values()) and not re.search(r"Segment \d", legend), legend
+    # an unnamed box shows the suggested name as its placeholder: the name used everywhere
+    box = at.text_input(key=f"name-{run.run_id}-{first}")
+    assert box.value == "" and box.placeholder == f"{suggested[first]} (suggested)"
+
+    box.set_value("Weekend shoppers").run()
+    assert_clean(at)
+    assert "Weekend shoppers" in plain(" ".join(m.value for m in at.markdown))
+    assert re.search(r"1 renamed by you", plain(" ".join(c.value for c in at.caption)))
+    button = at.button(key="use_suggested_names")
+    assert button.label == "Reset to suggested names"
+    button.click().run()
+    assert_clean(at)
+    # the boxes show the names at once: the value is sent to the browser (set_value), not only kept on the server,
+    # where forgetting the key left the boxes empty until the page was left (issue 15)
+    boxes = name_boxes(at)
+    assert boxes == {f"name-{run.run_id}-{s}": n for s, n in suggested.items()}
+    assert all(at.text_input(key=k).proto.set_value for k in boxes)
+    legend = plain(" ".join(m.value for m in at.markdown))
+    assert "Weekend shoppers" not in legend and all(name in legend for name in suggested.values())
+    assert not [b for b in at.button if b.key == "use_suggested_names"]   # nothing left to reset
+
+    # the Export page's customer file carries the very names the Profiles page shows
+    open_page(at, "export")
+    frame = next(f.value for f in at.dataframe if "segment_name" in f.value.columns)
+    assert set(frame["segment_name"]) <= set(suggested.values()) | {"Unassigned"}

@@ -177,18 +177,26 @@ def test_data_loaded_without_a_project_starts_one_named_after_it(root: Path) -> 
     assert_clean(at)
     assert state(at, "project")["name"] == "Demo customers"
     at.switch_page("pages/home.py").run()
-    at.button(key="home_demo").click().run()  # from Home: a new project, never mixed into the open one
-    assert state(at, "project")["name"] == "Demo customers (2)"
+    at.file_uploader(key="home_upload").set_value(("visits.csv", b"visitor,minutes\nV1,3\nV2,8\n",
+                                                   "text/csv")).run()
+    assert_clean(at)
+    assert state(at, "project")["name"] == "visits"  # from Home: a new project, never mixed into the open one
+    at.switch_page("pages/home.py").run()
+    at.button(key="home_demo").click().run()  # the demo project exists: opened again, not copied as "(2)"
+    assert_clean(at)
+    assert state(at, "project")["name"] == "Demo customers"
     open_page(at, "data")
     at.file_uploader(key="data_upload").set_value(("shop.csv", b"customer_id,spend\nA1,10\nA2,20\nA3,5\n",
                                                    "text/csv")).run()
     assert_clean(at)
-    assert state(at, "project")["name"] == "Demo customers (2)"  # the Data page adds to the open project
-    assert project_names(root) == ["Demo customers", "Demo customers (2)"]
-    assert [d.name for d in Workspace(root).open_project("Demo customers (2)").datasets()] == \
+    at.button(key="upload_place_go").click().run()  # asked first; it shares customer_id, so "add" is suggested
+    assert_clean(at)
+    assert state(at, "project")["name"] == "Demo customers"  # the Data page adds to the open project
+    assert project_names(root) == ["Demo customers", "visits"]
+    assert [d.name for d in Workspace(root).open_project("Demo customers").datasets()] == \
         ["Demo customers", "shop.csv"]
     open_page(at, "home")
-    assert "Demo customers (2)" in texts(at) and "2 datasets · 0 runs" in texts(at)
+    assert "Demo customers" in texts(at) and "2 datasets · 0 runs" in texts(at)
 
 
 def test_rename_duplicate_and_delete_with_confirmation(root: Path) -> None:
@@ -279,7 +287,7 @@ def test_the_cli_and_the_app_share_one_workspace(root: Path, tmp_path: Path, cap
     [run] = state(at, "runs")
     assert run.result.metrics["n_segments"] == 3
     open_page(at, "profiles")
-    assert "Segment 3" in texts(at)
+    assert "#3" in texts(at)   # the card of segment 3 (its name is the suggested one, issue 18)
 
 
 # --------------------------------------------------------------------------- Settings

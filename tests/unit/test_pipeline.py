@@ -59,7 +59,7 @@ def test_progress_reports_every_stage_in_order():
     stages = []
     run(load_table(DEMO).table, fast_text("review"), on_progress=lambda s, f: stages.append(s), cache=StageCache())
     order = [s for i, s in enumerate(stages) if s not in stages[:i]]
-    assert order == ["prepare", "features", "embed", "reduce", "map", "cluster", "profile"]
+    assert order == ["prepare", "features", "embed", "reduce", "map", "cluster", "themes", "profile"]
 
 
 class HalvesEmbedder:

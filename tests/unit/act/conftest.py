@@ -78,3 +78,35 @@ def small_run():
     labels = out.labels.copy()
     labels[:3] = -1  # a few customers fit no segment, as HDBSCAN would leave them
     return replace(out, labels=labels)
+
+
+def two_themes_per_segment(result):
+    """``result`` with a theme level made by hand, whatever ``segment.themes`` finds: each segment split in two
+    by 2-means in its cluster space, numbered segment by segment, largest theme first, described by
+    ``understand.themes.describe_themes``."""
+    from sklearn.cluster import KMeans
+
+    from segmentation.understand.themes import describe_themes
+
+    labels = np.asarray(result.labels)
+    themes, parent = np.full(len(labels), -1), {}
+    for segment in sorted(set(labels.tolist()) - {-1}):
+        rows = np.flatnonzero(labels == segment)
+        local = KMeans(2, n_init=3, random_state=0).fit_predict(np.asarray(result.embedding)[rows])
+        if (local == 1).sum() > (local == 0).sum():
+            local = 1 - local
+        for number in (0, 1):
+            parent[len(parent)] = segment
+            themes[rows[local == number]] = len(parent) - 1
+    profiles = describe_themes(result.table, result.roles, themes, parent, list(result.texts), result.embedding,
+                               result.row_ids)
+    return replace(result, theme_labels=themes, theme_confidence=np.ones(len(labels)), theme_parent=parent,
+                   theme_profiles=profiles)
+
+
+@pytest.fixture(scope="session")
+def themed():
+    """(dataset, result, model) of the demo customers (TF-IDF text, five segments) with two themes per segment."""
+    dataset = load_table(DEMO)
+    result = two_themes_per_segment(run(dataset.table, TEXT_CONFIG, digest=dataset.digest))
+    return dataset, result, build_model(result, names={0: "Bargain hunters"})

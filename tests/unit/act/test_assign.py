@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 
 import numpy as np
@@ -97,3 +98,13 @@ def test_assign_command_writes_assignments_and_movement(demo, tmp_path, capsys):
     result.table.head(20).drop(columns=["age"]).to_csv(bad, index=False)
     assert main_assign(["assign", str(model_path), str(bad), "--out", str(tmp_path / "bad")]) == 2
     assert "error:" in capsys.readouterr().err
+
+
+def test_the_models_summary_names_the_text_model_in_words_and_keeps_the_digest_out(demo, demo_model):
+    # issue 15: the Assign page read "embedded with 'tfidf'" and "data digest 62f5b39ac8f4…"
+    _, result = demo
+    lines = demo_model.summary_lines()
+    said = " ".join(lines)
+    assert re.search(r"the text in “review” read with word counts \(TF-IDF\)", said), said
+    assert "digest" not in said and "tfidf" not in said
+    assert demo_model.manifest["training"]["data_digest"] == result.data_digest   # kept in the manifest

@@ -14,6 +14,7 @@ from segmentation.common import segment_label
 from segmentation.config import ClusterConfig, ReduceConfig, RunConfig, TextConfig
 from segmentation.ingest.read import load_table
 from segmentation.pipeline import run
+from segmentation.understand.naming import display_names
 
 REPO = Path(__file__).resolve().parents[3]
 TEXT_CONFIG = RunConfig(text=TextConfig(columns=("review",), model="tfidf"),
@@ -64,8 +65,9 @@ def test_report_is_self_contained_escaped_and_names_every_segment(result, tmp_pa
             assert not (value or "").lower().startswith(("http:", "https:", "//")), (tag, name, value)
         assert not (tag == "link" and attrs.get("rel") == "stylesheet"), "styles must be inline"
     text = "".join(parsed.text)
+    shown = display_names(result.profiles, names)   # the analyst's names, else the suggested ones (issue 18)
     for profile in result.profiles:
-        assert segment_label(profile.segment, names) in text
+        assert segment_label(profile.segment, shown) in text
     assert text.count("customers ·") >= len(result.profiles)  # one card per segment
     cards = [attrs for tag, attrs in parsed.tags if tag == "article"]
     assert len(cards) == len(result.profiles)

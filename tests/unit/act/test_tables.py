@@ -12,6 +12,7 @@ import pytest
 
 from segmentation.act import tables as export
 from segmentation.errors import DataError
+from segmentation.understand.naming import display_names
 
 
 def test_neutralise_covers_every_formula_prefix_and_leaves_the_rest():
@@ -72,10 +73,11 @@ def test_segment_ids_are_the_numbers_people_see_and_unassigned_is_minus_one(smal
     labels = np.asarray(small_run.labels)
     np.testing.assert_array_equal(customers["segment_id"], np.where(labels < 0, -1, labels + 1))
     assert (customers.loc[customers["segment_id"] == 1, "segment_name"] == "Big spenders").all()
-    assert (customers.loc[customers["segment_id"] == 2, "segment_name"] == "Segment 2").all()
+    shown = display_names(small_run.profiles, {0: "Big spenders"})   # unnamed: the suggested name (issue 18)
+    assert (customers.loc[customers["segment_id"] == 2, "segment_name"] == shown[1]).all()
     assert (customers.loc[customers["segment_id"] == -1, "segment_name"] == "Unassigned").all()
     profiles = export.profile_table(small_run, names={0: "Big spenders"}).set_index("segment_name")
-    assert profiles.loc["Big spenders", "segment_id"] == 1 and profiles.loc["Segment 3", "segment_id"] == 3
+    assert profiles.loc["Big spenders", "segment_id"] == 1 and profiles.loc[shown[2], "segment_id"] == 3
 
 
 def test_segment_zip_has_one_file_per_segment_including_unassigned(small_run):
@@ -129,9 +131,11 @@ def test_the_run_workbook_has_customers_segments_and_about_sheets_ready_to_read(
     spend = rows["C004"][header.index("spend")]
     assert isinstance(spend.value, float) and spend.number_format == "#,##0.00"   # money, two decimals
     assert rows["C004"][header.index("segment_confidence")].number_format == "0.0%"
-    # a column as wide as its longest cell (within bounds): "segment_name" holds "Big spenders"
+    # a column as wide as its longest cell (within bounds): "segment_name" holds "Big spenders" and the suggested
+    # names of the other segments (issue 18)
     letter = openpyxl.utils.get_column_letter(header.index("segment_name") + 1)
-    assert customers.column_dimensions[letter].width == len("segment_name") + 2
+    longest = max(len(n) for n in display_names(small_run.profiles, {0: "Big spenders"}).values())
+    assert customers.column_dimensions[letter].width == min(max(len("segment_name"), longest), 58) + 2
     segments = pd.read_excel(io.BytesIO(data), sheet_name="Segments")
     assert "Big spenders" in set(segments["segment_name"]) and len(segments) == len(small_run.profiles)
     about = pd.read_excel(io.BytesIO(data), sheet_name="About")

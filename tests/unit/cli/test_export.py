@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import re
 from pathlib import Path
@@ -63,6 +64,7 @@ def app_export(root: str, project_id: str, monkeypatch: pytest.MonkeyPatch) -> d
     stability = act_view.stability_for_report(state, shown.run_id)
     return {"customers.csv": act_view.customers_file(customers, "csv"),
             "segments.zip": act_view.segments_zip(customers, "csv"),
+            "themes.csv": act_view.themes_file(chosen),
             "profiles.csv": act_view.profiles_file(chosen),
             "report.html": act_view.report_file(chosen, stability, state.dataset.name)(),
             "manifest.json": act_view.manifest_file(chosen)}
@@ -93,6 +95,26 @@ def test_export_of_a_curated_run_gives_the_app_s_files(curated_project, tmp_path
     app_manifest.pop("exported_at")
     assert cli_manifest == app_manifest
     assert cli_manifest["notes"][-1] == "Changed by hand after the run: Merged segments 2, 3."
+
+
+def test_app_and_cli_give_the_same_themes_for_the_same_stored_run(curated_project, tmp_path, monkeypatch,
+                                                                    capsys) -> None:
+    root, project_id, _ = curated_project
+    out = tmp_path / "cli"
+    assert main(["export", "--project", "Shop", "--out", str(out), "--workspace", root, "--segment-files",
+                 "--no-model", "--no-report"]) == 0
+    capsys.readouterr()
+    app = app_export(root, project_id, monkeypatch)
+    themes = pd.read_csv(out / "themes.csv")
+    assert list(themes.columns) == ["segment_id", "segment_name", "theme_id", "theme_name", "customers",
+                                    "share_of_segment", "key_phrases", "quote"]
+    cli_customers = pd.read_csv(out / "customers.csv")
+    app_customers = pd.read_csv(io.BytesIO(app["customers.csv"]))
+    for column in ("theme_id", "theme_name"):
+        assert cli_customers[column].tolist() == app_customers[column].tolist(), column
+    assert sorted(set(cli_customers["theme_id"]) - {-1}) == themes["theme_id"].tolist()
+    assert set(themes["segment_name"]) == {"Occasional", "Big spenders"}    # the merge and the names applied
+    assert app["themes.csv"] == (out / "themes.csv").read_bytes()
 
 
 def test_export_refuses_a_curation_that_does_not_fit_the_run(curated_project, tmp_path, capsys) -> None:

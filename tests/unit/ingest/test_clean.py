@@ -144,7 +144,7 @@ def test_summary_lines() -> None:
     lines = log.summary_lines()
     assert lines[0] == "7 of 8 rows kept."
     assert any("1 duplicate customers were dropped" in line for line in lines)
-    assert any("Column 'spend': 1 empty values were filled." == line for line in lines)
+    assert any("Spend: 1 empty value was filled." == line for line in lines)
     assert CleaningLog(3, 3, 0).summary_lines() == ["3 of 3 rows kept.", "Nothing else needed cleaning."]
 
 
@@ -168,3 +168,15 @@ def test_the_quality_report_speaks_plain_words_not_setting_names() -> None:
     assert headers == ["Column", "Role", "Empty cells", "Different values", "Skewness", "Far-out values"]
     log = CleaningLog(rows_before=2, rows_after=2, duplicates_dropped=0, log_transformed=("spend",))
     assert any(re.match(r"Evened out by taking logarithms .*: spend\.", line) for line in log.summary_lines())
+
+
+def test_notes_name_columns_by_their_labels() -> None:
+    # issue 15: the quality notes listed raw names ("avg_order_value, total_spend")
+    log = CleaningLog(5, 5, 0, imputed={"annual_income": 2}, clipped={"avg_order_value": 1},
+                      log_transformed=("avg_order_value", "total_spend"), dropped_columns=("rfm_group",))
+    lines = log.summary_lines()
+    assert "Annual income: 2 empty values were filled." in lines
+    assert "Average order value: 1 extreme value was clipped." in lines
+    assert "Columns dropped: RFM group." in lines
+    assert any(line.endswith(": average order value, total spend.") for line in lines)
+    assert not any("_" in line for line in lines)

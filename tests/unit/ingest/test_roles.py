@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -183,3 +185,21 @@ def test_grouping_names_stay_categorical_in_a_tiny_table() -> None:
     assert infer_roles(table.rename(columns={"value_group": "rfm_group"}))["rfm_group"].role == "describe"
     unnamed = infer_roles(table.rename(columns={"value_group": "x"}))["x"]
     assert unnamed.role == "id"  # without the name, three distinct single words look like codes
+
+
+# issue 15: the clothing reviews' unnamed index ("Unnamed: 0", a shuffled sample of 0..23,485) was a feature
+@pytest.mark.parametrize("column", ["", "index", "nr", "#", "Unnamed: 0"])
+@pytest.mark.parametrize("kind", ["from_zero", "from_one", "rising_with_gaps", "shuffled_with_gaps"])
+def test_row_numbers_are_found_from_the_values_whatever_the_name(column: str, kind: str) -> None:
+    values = {"from_zero": np.arange(60), "from_one": np.arange(1, 61),
+              "rising_with_gaps": np.arange(0, 600, 10) + RNG.integers(0, 9, 60),
+              "shuffled_with_gaps": RNG.permutation(np.arange(0, 600, 10))}[kind]
+    table = pd.DataFrame({column: values, "spend": RNG.normal(50, 10, 60).round(2)})
+    role = infer_roles(table)[column]
+    assert role.role == "id" and re.search("row number|named like an identifier", role.reason), role.reason
+
+
+def test_a_named_column_of_shuffled_unique_numbers_is_not_taken_for_a_row_number() -> None:
+    table = pd.DataFrame({"x": RNG.permutation(np.arange(0, 600, 10)), "spend": RNG.normal(size=60)})
+    assert infer_roles(table)["x"].role == "numeric"
+    assert infer_roles(table.rename(columns={"x": "spend_total"}))["spend_total"].role == "numeric"

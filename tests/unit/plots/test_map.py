@@ -189,3 +189,83 @@ def test_find_customers_by_id_then_by_words() -> None:
     rows, how = plots.find_customers(ids, texts, "   ")
     assert rows.tolist() == [] and how == ""
     assert plots.find_customers(ids, texts, "refund")[1] == ""
+
+
+# --------------------------------------------------------------------------- segment labels
+def label_annotations(fig: go.Figure) -> list:
+    return [a for a in fig.layout.annotations if (a.name or "").startswith("segment label")]
+
+
+def test_each_segment_is_labelled_at_a_point_of_its_own_not_between_its_islands() -> None:
+    # segment 0 lives on two islands, far left and far right: its mean (0, 0) is empty space
+    left = np.column_stack([np.linspace(-10.2, -9.8, 30), np.zeros(30)])
+    right = np.column_stack([np.linspace(9.8, 10.2, 20), np.zeros(20)])
+    middle = np.column_stack([np.zeros(10), np.linspace(4.9, 5.1, 10)])
+    coords = np.vstack([left, right, middle, [[0.0, -5.0]]])
+    labels = np.array([0] * 50 + [1] * 10 + [-1])
+    placed = plots.segment_labels(coords, labels, {0: "Two islands"})
+    assert [(p.segment, p.text) for p in placed] == [(0, "Two islands"), (1, "Segment 2")]
+    assert -10.2 <= placed[0].anchor_x <= -9.8         # on the larger island, never near x = 0
+    assert placed[1].anchor_x == 0 and 4.9 <= placed[1].anchor_y <= 5.1
+
+
+def test_map_labels_every_segment_but_unassigned_and_can_be_switched_off() -> None:
+    result = make_result([0] * 6 + [1] * 3 + [-1])
+    fig = plots.map_figure(result, names={0: "Loyal <b>fans</b>"})
+    texts = [a.text for a in label_annotations(fig)]
+    assert len(texts) == 2 and texts[0] == "<b>Loyal &lt;b&gt;fans&lt;/b&gt;</b>" and "Segment 2" in texts[1]
+    assert not any("Unassigned" in t for t in texts)
+    assert [a.bordercolor for a in label_annotations(fig)] == [SEGMENT_PALETTE[0], SEGMENT_PALETTE[1]]
+    assert label_annotations(plots.map_figure(result, show_labels=False)) == []
+
+
+def test_at_most_twenty_labels_smallest_segments_left_out_legend_complete() -> None:
+    labels = np.repeat(np.arange(25), np.arange(25, 0, -1) + 4)   # segment 0 largest, 24 smallest
+    result = make_result(labels)
+    result = SegmentationResult(**{**result.__dict__, "coords": np.column_stack([labels * 3.0, labels % 2])})
+    fig = plots.map_figure(result)
+    labelled = sorted(int(a.name.rsplit(" ", 1)[1]) for a in label_annotations(fig))
+    assert labelled == list(range(plots.MAX_LABELS)) and plots.MAX_LABELS == 20
+    assert len([t for t in fig.data if t.name.startswith("Segment")]) == 25
+
+
+def test_crowded_labels_never_overlap_and_moved_ones_point_home() -> None:
+    # eight segments with long names all centred within a hair of each other
+    rng = np.random.default_rng(3)
+    coords = np.vstack([rng.normal(scale=0.01, size=(20, 2)) for _ in range(8)] + [[[-5, -5]], [[5, 5]]])
+    labels = np.array([s for s in range(8) for _ in range(20)] + [-1, -1])
+    names = {s: f"Customers who buy a lot {s}" for s in range(8)}
+    placed = plots.segment_labels(coords, labels, names)
+    assert len(placed) == 8
+    for i, a in enumerate(placed):
+        for b in placed[i + 1:]:
+            assert (abs(a.x - b.x) >= (a.width + b.width) / 2 - 1e-9
+                    or abs(a.y - b.y) >= (a.height + b.height) / 2 - 1e-9), (a, b)
+    assert placed[0].moved is False and all(p.moved for p in placed[1:])
+    fig = go.Figure()
+    plots._add_labels(fig, placed)
+    arrows = [a for a in fig.layout.annotations if a.showarrow]
+    assert len(arrows) == 7 and all(a.axref == "x" for a in arrows)
+
+
+def test_long_names_are_cut_at_a_word_on_the_map() -> None:
+    placed = plots.segment_labels(np.array([[0.0, 0.0], [1.0, 1.0]]), np.array([0, 0]),
+                                  {0: "Big spenders who come back every single week without fail"})
+    assert placed[0].text == "Big spenders who come back every…"
+
+
+def test_the_legend_sits_under_the_map_and_the_figure_grows_with_it() -> None:
+    short = plots.map_figure(make_result([0] * 6 + [1] * 3 + [-1]))
+    names = {s: f"Occasional small spenders talking about delivery {s}" for s in range(8)}
+    long = plots.map_figure(make_result(np.repeat(np.arange(8), 5)), names=names)
+    for fig in (short, long):
+        assert fig.layout.legend.orientation == "h" and fig.layout.legend.yanchor == "top"
+    assert short.layout.height == 620 + 22 and long.layout.height > short.layout.height
+    assert long.layout.margin.b == long.layout.height - 610
+    numeric = plots.map_figure(make_result([0] * 6 + [1] * 4), color_by="spend")  # a colour bar, no legend
+    assert numeric.layout.height == 620
+
+
+def test_a_handful_of_customers_is_under_one_percent_in_the_legend_not_zero() -> None:
+    fig = plots.map_figure(make_result([0] * 997 + [1] * 3), show_labels=False)
+    assert [t.name for t in fig.data] == ["Segment 1 · 100%", "Segment 2 · <1%"]

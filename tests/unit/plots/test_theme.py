@@ -18,6 +18,7 @@ from segmentation.plots import map as plots_map
 from segmentation.plots import profiles as plots_profiles
 from segmentation.plots import quality as plots_quality
 from segmentation.plots import theme
+from segmentation.plots.dashboard import dashboard_figure, segment_dashboard, size_value_figure
 from segmentation.plots.flow import comparison_flow_figure, flow_figure, movement_flow_figure
 from segmentation.plots.sizes import sizes_figure
 from tests.unit.plots.test_map import make_result
@@ -40,6 +41,50 @@ def test_map_and_size_chart_use_the_same_colour_per_segment() -> None:
     assert map_colours == bar_colours
     assert bar_colours == {"Segment 1": "#4C78A8", "Bargain hunters": "#F58518", "Segment 3": "#54A24B",
                            "Unassigned": "#C9CED6"}
+
+
+def _tick_colours(ticks: object) -> dict[str, str]:
+    """{name: colour} from axis labels written by ``segment_tick`` (a coloured dot, then the name)."""
+    found = (re.match(r'<span style="color:(#[0-9A-F]{6});[^>]*>●</span> (.*)', str(t)) for t in ticks)
+    return {m.group(2): m.group(1) for m in found if m}
+
+
+def test_every_chart_colours_segment_k_with_the_palettes_colour_k() -> None:
+    labels = np.array([0] * 5 + [1] * 3 + [2] * 2 + [-1] * 2)
+    names = {0: "Loyal", 1: "Bargain", 2: "New"}
+    expected = {names[k]: theme.SEGMENT_PALETTE[k] for k in range(3)}
+    found: dict[str, dict[str, str]] = {}
+    result = make_result(labels)
+    found["map"] = {t.name.split(" · ")[0]: t.marker.color for t in plots_map.map_figure(result, names=names).data}
+    found["map labels"] = {a.text.strip("</b>"): a.bordercolor
+                           for a in plots_map.map_figure(result, names=names).layout.annotations}
+    bar = sizes_figure(labels, names).data[0]
+    found["sizes"] = dict(zip(bar.y, bar.marker.color))
+    table = pd.DataFrame({"total_spend": np.arange(12, dtype=float) + 1, "orders": [1, 2] * 6})
+    board = segment_dashboard(table, {"total_spend": "numeric", "orders": "numeric"}, labels)
+    found["dashboard"] = {names.get(int(s), "Unassigned"): c for trace in dashboard_figure(board, names).data
+                          for s, c in zip(trace.customdata, trace.marker.color)}
+    bubbles = size_value_figure(board, names).data[1]
+    found["size against value"] = {names.get(int(s), "Unassigned"): c
+                                   for s, c in zip(bubbles.customdata, bubbles.marker.color)}
+    silhouettes = pd.DataFrame({"row": range(10), "segment": labels[:10], "silhouette": np.linspace(0.6, 0, 10)})
+    found["silhouette"] = {t.name: t.marker.color for t in plots_quality.silhouette_figure(silhouettes, names).data}
+    report = StabilityReport(agreement=0.8, agreements=(0.8,), resamples=2, segments=pd.DataFrame(
+        {"segment": [0, 1, 2], "jaccard": [0.9, 0.5, 0.7], "badge": ["stable", "unstable", "fair"]}))
+    found["stability"] = _tick_colours(plots_quality.stability_figure(report, names).data[0].y)
+    crosstab = compare_to_known_groups(labels, pd.Series(["a", "b"] * 6), column="plan").crosstab
+    found["known groups"] = _tick_colours(plots_quality.crosstab_figure(crosstab, "Segments", names).data[0].y)
+    frame = pd.DataFrame({"spend": [0.5, -0.5, 0.1]}, index=[0, 1, 2])
+    found["profiles"] = _tick_colours(plots_profiles.heatmap_figure(frame, names).data[0].y)
+    shares = pd.DataFrame({"north": [0.7, 0.2, 0.5], "south": [0.3, 0.8, 0.5]}, index=[0, 1, 2])
+    found["category shares"] = _tick_colours(plots_profiles.category_share_figure(shares, "region", names).data[0].y)
+    comparison = compare_runs(labels, labels, names_a=names, names_b=names)
+    for kind, fig in (("run comparison", comparison_flow_figure(comparison)),
+                      ("movement", movement_flow_figure(movement(labels, labels, names=names)))):
+        found[kind] = dict(zip(fig.data[0].node.label, fig.data[0].node.color))
+    for chart, colours in found.items():
+        assert {n: c for n, c in colours.items() if n in expected} == expected, chart
+        assert colours.get("Unassigned", theme.UNASSIGNED_COLOUR) == theme.UNASSIGNED_COLOUR, chart
 
 
 def test_segments_are_ordered_largest_first_with_unassigned_last() -> None:

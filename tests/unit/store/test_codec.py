@@ -62,7 +62,10 @@ def test_unknown_types_are_refused_when_saving_and_when_loading():
 
 
 def test_the_registry_holds_every_stored_result_class():
-    assert result_types() == {"SegmentProfile": SegmentProfile, "Rule": Rule, "Condition": Condition}
+    from segmentation.understand.themes import ThemeProfile
+
+    assert result_types() == {"SegmentProfile": SegmentProfile, "Rule": Rule, "Condition": Condition,
+                              "ThemeProfile": ThemeProfile}
 
 
 def test_plain_json_keeps_nan_and_refuses_objects():

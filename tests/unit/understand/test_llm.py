@@ -251,9 +251,18 @@ def test_cli_run_writes_the_models_names_into_profiles_csv(tmp_path, monkeypatch
         answer["portrait"] = [{"text": f"The segment has {size}.", "evidence": ["S1"]}]
         return answer
 
+    again = tmp_path / "again"
     with FakeChatServer(grounded) as server:
         code = main(["run", str(demo), "--text", "review", "--model", "tfidf", "--reduce", "pca", "--map", "pca",
                      "-k", "3", "--out", str(tmp_path), "--quiet", "--llm-url", server.url, "--llm-model", "fake"])
+        asked = list(server.requests)
+        # a second run against the same endpoint asks nothing: the answers come from the workspace cache (kept
+        # per endpoint: another server is asked again, tests/unit/understand/test_llm_cache.py)
+        server.requests.clear()
+        assert main(["run", str(demo), "--text", "review", "--model", "tfidf", "--reduce", "pca", "--map", "pca",
+                     "-k", "3", "--out", str(again), "--quiet", "--llm-url", server.url, "--llm-model", "fake"]) == 0
+    assert server.requests == []
+    server.requests.extend(asked)
     assert code == 0 and len(server.requests) == 3
     profiles = pd.read_csv(tmp_path / "profiles.csv")
     assert profiles["segment_name"].tolist()[:3] == [f"Stranded travellers {c}" for c in "ABC"]
@@ -264,12 +273,6 @@ def test_cli_run_writes_the_models_names_into_profiles_csv(tmp_path, monkeypatch
     assert [json.loads(r["messages"][1]["content"]) for r in server.requests] == sent["segments"]
     texts = json.loads((tmp_path / "llm_texts.json").read_text())
     assert texts["segments"][0]["evidence"]["portrait"][0]["evidence"] == ["S1"]
-    # a second run asks nothing: the answers come from the workspace cache
-    again = tmp_path / "again"
-    with FakeChatServer(grounded) as server:
-        assert main(["run", str(demo), "--text", "review", "--model", "tfidf", "--reduce", "pca", "--map", "pca",
-                     "-k", "3", "--out", str(again), "--quiet", "--llm-url", server.url, "--llm-model", "fake"]) == 0
-    assert server.requests == []
     assert (again / "profiles.csv").read_bytes() == (tmp_path / "profiles.csv").read_bytes()
 
 

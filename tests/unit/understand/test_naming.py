@@ -1,12 +1,16 @@
-"""Suggested actions read value, value at risk, churn risk and returns; retail wording reads as English (issue 17)."""
+"""Suggested actions read value, value at risk, churn risk and returns; retail wording reads as English (issue 17);
+the names shown and exported: the analyst's, else the suggested ones, distinct, never "Segment N" with text
+(issue 18)."""
 
 from __future__ import annotations
+
+import re
 
 import numpy as np
 import pandas as pd
 
 from segmentation.understand.contrast import _CATEGORY_COLUMNS, _NUMERIC_COLUMNS
-from segmentation.understand.naming import ACTIONS, with_words
+from segmentation.understand.naming import ACTIONS, display_names, with_words
 from segmentation.understand.profile import SegmentProfile
 
 
@@ -90,3 +94,37 @@ def test_describe_columns_reach_the_profiles_but_never_names_or_rules() -> None:
     assert "p_alive" in champions.numeric["feature"].tolist()
     assert "rfm" not in champions.name.lower() and "alive" not in champions.name.lower()
     assert all("rfm" not in r.text and "alive" not in r.text for r in champions.rules)
+
+
+# --------------------------------------------------------------------------- the names shown and exported
+def named(segment: int, name: str, size: int = 100, **others) -> SegmentProfile:
+    return SegmentProfile(segment=segment, size=size, share=0.1, numeric=pd.DataFrame(columns=_NUMERIC_COLUMNS),
+                          categories=pd.DataFrame(columns=_CATEGORY_COLUMNS), name=name, **others)
+
+
+def test_display_names_give_the_suggestion_unless_the_analyst_named_the_segment() -> None:
+    profiles = [named(0, "Loyal big spenders", 300), named(1, "Lost baggage", 200), named(-1, "Unassigned", 50)]
+    assert display_names(profiles) == {0: "Loyal big spenders", 1: "Lost baggage"}
+    own = {1: "  Bag   hunters ", 0: "", 7: "Gone"}   # blank names do not count; spaces are tidied
+    assert display_names(profiles, own) == {0: "Loyal big spenders", 1: "Bag hunters", 7: "Gone"}
+    shown = display_names(profiles, own)
+    assert display_names(profiles, shown) == shown   # idempotent: the app and the CLI may both pass names through
+
+
+def test_display_names_stay_distinct_and_the_analysts_names_win() -> None:
+    profiles = [named(0, "Lost baggage", 300), named(1, "Rude staff", 200), named(2, "Lost baggage", 100)]
+    assert display_names(profiles) == {0: "Lost baggage", 1: "Rude staff", 2: "Lost baggage · group 2"}
+    # the analyst calls segment 1 "lost baggage": the suggestions make way, the analyst's name is kept as typed
+    assert display_names(profiles, {1: "lost baggage"}) == {
+        1: "lost baggage", 0: "Lost baggage · group 2", 2: "Lost baggage · group 3"}
+
+
+def test_segment_n_only_without_any_evidence_and_never_with_text() -> None:
+    bare = [named(0, "", 300), named(1, "", 200)]
+    assert display_names(bare) == {0: "Segment 1", 1: "Segment 2"}   # nothing at all sets them apart
+    texts = [named(0, "Segment 1", 300, key_phrases=("lost baggage",)), named(1, "Segment 2", 200),
+             named(2, "", 100, quotes=("Nothing arrived on time, again and again",))]
+    shown = display_names(texts)
+    assert shown == {0: "Talks about lost baggage", 1: "Customers who wrote little",
+                     2: "Writes “Nothing arrived on time,…”"}
+    assert not any(re.search(r"Segment \d", n) for n in shown.values())

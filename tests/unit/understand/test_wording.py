@@ -66,3 +66,40 @@ def test_setting_names_become_plain_words() -> None:
     assert settings_text([("n_clusters", 6)]) == "6 segments"
     assert setting_label("missing_share") == "empty cells" and setting_label("days_since") == "days since"
     assert all("_" not in label for label in SETTING_LABELS.values())
+
+
+def test_column_labels_keep_acronyms_and_write_out_short_words() -> None:
+    # issue 15: the profiles showed "Rfm group", "Predicted clv" and "Avg order value"
+    from segmentation.understand.wording import column_label
+
+    assert column_label("rfm_group") == "RFM group"
+    assert column_label("predicted_clv") == "Predicted CLV"
+    assert column_label("avg_order_value") == "Average order value"
+    assert column_label("Review Text") == "Review Text"   # a name with its own capitals keeps them
+    assert pretty_column("customer_id") == "customer ID"
+
+
+def test_a_negative_value_share_reads_as_returns_not_minus_one_percent() -> None:
+    from segmentation.understand.wording import value_share_words
+
+    assert value_share_words(-0.01, "monetary") == "no net monetary (returns and credits outweigh purchases)"
+    assert value_share_words(0.23, "total_spend") == "23% of total spend"
+    assert value_share_words(0.0004, "spend") == "<0.1% of spend"
+    assert value_share_words(float("nan"), "spend") == ""
+
+
+def test_model_label_and_middle_ellipsis() -> None:
+    from segmentation.understand.wording import model_label, shorten_middle
+
+    assert model_label("tfidf") == "word counts (TF-IDF)"
+    assert model_label("/models/all-MiniLM-L6-v2/") == "all-MiniLM-L6-v2"
+    short = shorten_middle("online_retail_30k.csv (per customer)", 20)
+    assert len(short) == 20 and short.startswith("online_ret") and short.endswith("customer)") and "…" in short
+    assert shorten_middle("a.csv", 20) == "a.csv"
+
+
+def test_a_column_inside_a_sentence_is_lower_case_but_for_its_acronyms() -> None:
+    from segmentation.understand.wording import column_in_sentence
+
+    assert column_in_sentence("Department Name") == "department name"
+    assert column_in_sentence("rfm_group") == "RFM group"

@@ -82,3 +82,10 @@ def test_profiles_csv_of_a_rolled_up_order_log_carries_each_segments_value(order
     report = (tmp_path / "out" / "report.html").read_text(encoding="utf-8")
     assert "<h2>Customer value by segment</h2>" in report
     assert len(re.findall(r"Predicted value [\d.,]+k? \(\d+% of all\) · still active on average \d+%", report)) == 3
+
+
+def test_a_segment_without_value_at_risk_says_so_in_words():
+    # issue 15: "value at risk 0 (n/a of all at risk)" when nobody's value is at risk
+    table = pd.DataFrame({"predicted_clv": [100.0, 50.0], "value_at_risk": [0.0, 0.0], "p_alive": [1.0, 1.0]})
+    line = segment_value_line(segment_value(table, np.array([0, 0])).loc[0])
+    assert line.endswith("· no value at risk") and "n/a" not in line
