@@ -289,7 +289,7 @@ def assign_with_ray(model_path: str | os.PathLike, input_path: str | os.PathLike
     choice). ``batch_size`` customers are assigned per call. Rows are counted in
     this process with the same parser; ``DataError`` if the rows written differ.
     """
-    ray = import_ray()
+    import_ray()  # a clear message now if Ray is not installed, before any work
     started = time.perf_counter()
     model_bytes = Path(model_path).read_bytes() if not isinstance(model_path, bytes) else model_path
     model = load_model(model_bytes)  # fail here, once, rather than in every worker
@@ -300,6 +300,26 @@ def assign_with_ray(model_path: str | os.PathLike, input_path: str | os.PathLike
     workers = max(1, int(workers or num_cpus))
     environment = worker_runtime_env()["env_vars"]
 
+    rows_in = _count_rows(files, kind, columns[:1])
+    map_on_ray(files, kind, columns, out, AssignBatch, {"model_bytes": model_bytes, "environment": environment},
+               address, num_cpus, workers, partitions, batch_size)
+    rows_out, written = _parquet_rows(out)
+    if rows_out != rows_in:
+        raise DataError(f"{rows_in:,} customers were read but {rows_out:,} written to {str(out)!r}; the output is "
+                        "incomplete. Run the scoring again into an empty folder.")
+    return ScoringSummary(rows_in, rows_out, tuple(written), time.perf_counter() - started, "ray", workers)
+
+
+def map_on_ray(files: list[Path], kind: str, columns: list[str], out: Path, actor: type,
+               actor_kwargs: dict[str, Any], address: str | None, num_cpus: int, workers: int,
+               partitions: int | None, batch_size: int) -> None:
+    """Read ``columns`` of ``files`` (CSV as text, parsed by the model as in the app) with Ray Data, pass every
+    batch through ``actor(**actor_kwargs)`` on ``workers`` model-holding workers and write Parquet into ``out``.
+
+    Ray is started here (and stopped afterwards) unless it is already running. A ``SegmentationError`` raised in a
+    worker reaches the caller as our own class with our own message, not Ray's wrapping.
+    """
+    ray = import_ray()
     we_started = False
     if not ray.is_initialized():
         ray.init(address=address, num_cpus=None if address else num_cpus, include_dashboard=False,
@@ -329,30 +349,22 @@ def assign_with_ray(model_path: str | os.PathLike, input_path: str | os.PathLike
                                            strings_can_be_null=True)
             dataset = ray.data.read_csv(paths, convert_options=convert, override_num_blocks=partitions,
                                         num_cpus=io_cpus)
-        rows_in = _count_rows(files, kind, columns[:1])
-        assigned = dataset.map_batches(
-            AssignBatch, fn_constructor_kwargs={"model_bytes": model_bytes, "environment": environment},
-            batch_format="pandas", batch_size=batch_size, compute=ray.data.ActorPoolStrategy(size=workers),
-            num_cpus=worker_cpus,
-        )
+        mapped = dataset.map_batches(actor, fn_constructor_kwargs=actor_kwargs, batch_format="pandas",
+                                     batch_size=batch_size, compute=ray.data.ActorPoolStrategy(size=workers),
+                                     num_cpus=worker_cpus)
         try:
-            assigned.write_parquet(str(out), ray_remote_args={"num_cpus": io_cpus})
+            mapped.write_parquet(str(out), ray_remote_args={"num_cpus": io_cpus})
         except Exception as exc:  # Ray wraps what a worker raised; show the analyst our message, not Ray's
             cause = _segmentation_cause(exc)
             if cause is None:
                 raise
             # Ray may raise a class derived from ours with its own constructor: rebuild our own class
-            kind = next(c for c in type(cause).__mro__ if c.__module__ == SegmentationError.__module__)
+            own = next(c for c in type(cause).__mro__ if c.__module__ == SegmentationError.__module__)
             message = cause.args[0] if cause.args and isinstance(cause.args[0], str) else str(cause)
-            raise kind(f"A Ray worker stopped: {message}") from exc
+            raise own(f"A Ray worker stopped: {message}") from exc
     finally:
         if we_started:
             ray.shutdown()
-    rows_out, written = _parquet_rows(out)
-    if rows_out != rows_in:
-        raise DataError(f"{rows_in:,} customers were read but {rows_out:,} written to {str(out)!r}; the output is "
-                        "incomplete. Run the scoring again into an empty folder.")
-    return ScoringSummary(rows_in, rows_out, tuple(written), time.perf_counter() - started, "ray", workers)
 
 
 def read_assigned(out_dir: str | os.PathLike) -> pd.DataFrame:

@@ -33,13 +33,12 @@ from segmentation.act.scale import (
     _columns,
     _count_rows,
     _parquet_rows,
-    _segmentation_cause,
-    import_ray,
     input_files,
+    map_on_ray,
     worker_runtime_env,
 )
 from segmentation.config import RunConfig
-from segmentation.errors import ConfigError, DataError, SegmentationError
+from segmentation.errors import ConfigError, DataError
 
 ProgressFn = Callable[[str, float], None]
 ConfigFor = Callable[[pd.DataFrame], RunConfig]
@@ -230,44 +229,9 @@ def run_with_ray(input_path: str | os.PathLike, out_dir: str | os.PathLike,
 def _label_on_ray(files: list[Path], kind: str, columns: list[str], out: Path, model_bytes: bytes,
                   known: pd.DataFrame, leave_out: list[str], mask: list[str], address: str | None, num_cpus: int,
                   workers: int | None, partitions: int | None, batch_size: int) -> int:
-    ray = import_ray()
     workers = max(1, int(workers or num_cpus))
-    we_started = False
-    if not ray.is_initialized():
-        ray.init(address=address, num_cpus=None if address else num_cpus, include_dashboard=False,
-                 log_to_driver=False, configure_logging=False, runtime_env=worker_runtime_env())
-        we_started = True
-    try:
-        context = ray.data.DataContext.get_current()
-        context.enable_progress_bars = False
-        context.print_on_execution_start = False
-        # as in scale.assign_with_ray: one CPU slot stays free for reading and writing, or the workers deadlock it
-        total = float(ray.cluster_resources().get("CPU", num_cpus))
-        io_cpus, worker_cpus = 0.25, max(0.1, min(1.0, (total - 1.0) / workers))
-        paths = [str(f) for f in files]
-        if kind == "parquet":
-            dataset = ray.data.read_parquet(paths, override_num_blocks=partitions, num_cpus=io_cpus)
-        else:
-            import pyarrow as pa
-            import pyarrow.csv as pacsv
-
-            convert = pacsv.ConvertOptions(column_types={c: pa.string() for c in columns}, strings_can_be_null=True)
-            dataset = ray.data.read_csv(paths, convert_options=convert, override_num_blocks=partitions,
-                                        num_cpus=io_cpus)
-        labelled = dataset.map_batches(
-            LabelBatch, fn_constructor_kwargs={"model_bytes": model_bytes, "known": known, "leave_out": leave_out,
-                                               "mask": mask, "environment": worker_runtime_env()["env_vars"]},
-            batch_format="pandas", batch_size=batch_size, compute=ray.data.ActorPoolStrategy(size=workers),
-            num_cpus=worker_cpus)
-        try:
-            labelled.write_parquet(str(out), ray_remote_args={"num_cpus": io_cpus})
-        except Exception as exc:  # show the analyst the worker's own message, not Ray's wrapping
-            cause = _segmentation_cause(exc)
-            if cause is None:
-                raise
-            kind_of = next(c for c in type(cause).__mro__ if c.__module__ == SegmentationError.__module__)
-            raise kind_of(f"A Ray worker stopped: {cause.args[0] if cause.args else cause}") from exc
-    finally:
-        if we_started:
-            ray.shutdown()
+    map_on_ray(files, kind, columns, out, LabelBatch,
+               {"model_bytes": model_bytes, "known": known, "leave_out": leave_out, "mask": mask,
+                "environment": worker_runtime_env()["env_vars"]},
+               address, num_cpus, workers, partitions, batch_size)
     return workers

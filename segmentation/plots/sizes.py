@@ -17,6 +17,7 @@ from segmentation.plots.theme import (
     segment_colour,
     segment_order,
     titled,
+    wrap,
 )
 from segmentation.understand.metrics import GIANT_SHARE, NOISE_COMFORTABLE, TINY_SHARE
 
@@ -60,8 +61,9 @@ def sizes_figure(labels: np.ndarray, names: Mapping[int, str] | None = None,
         for x in usable:
             fig.add_vline(x=x, line=dict(color="#9CA3AF", dash="dot"), annotation_text=f"{x:.0%}",
                           annotation_position="top", annotation_font_color=MUTED)
-        subtitle = (f"Usable segments hold between {low:.0%} and {high:.0%} of customers; red outlines mark those "
-                    f"outside. Unassigned (grey) is best at {NOISE_COMFORTABLE:.0%} or less.")
+        # wrapped: plotly does not wrap subtitles, and this chart often sits in half the page
+        subtitle = wrap(f"Usable segments hold {low:.0%} to {high:.0%} of customers; a red outline marks one "
+                        f"outside. Unassigned (grey) is best at {NOISE_COMFORTABLE:.0%} or less.", width=64)
     fig.update_xaxes(title="Share of customers", tickformat=".0%", gridcolor=GRID, zeroline=False,
                      range=[0, max(0.7 if usable is not None else 0.0, float(shares.max()) * 1.25)])
     fig.update_yaxes(autorange="reversed", automargin=True, title=None)

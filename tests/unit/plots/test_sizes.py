@@ -26,7 +26,10 @@ def test_sizes_figure_marks_segments_outside_the_usable_range() -> None:
     assert np.allclose(bar.x, [0.70, 0.28, 0.01, 0.01])
     assert list(bar.marker.line.color) == ["#DC2626", "rgba(0,0,0,0)", "#DC2626", "rgba(0,0,0,0)"]
     # the usable range is the warnings' and the automatic search's (metrics.TINY_SHARE to GIANT_SHARE)
-    assert "between 3% and 60%" in fig.layout.title.subtitle.text
+    subtitle = fig.layout.title.subtitle.text
+    assert "3% to 60% of customers" in subtitle.replace("<br>", " ")
+    # wrapped so it is not cut off when the chart has half the page (the Quality page at 1280 px cut it)
+    assert all(len(line) <= 64 for line in subtitle.split("<br>")) and "<br>" in subtitle
     assert [shape.x0 for shape in fig.layout.shapes] == [0.03, 0.6]
 
 
