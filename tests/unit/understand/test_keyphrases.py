@@ -119,3 +119,17 @@ def test_the_packaged_model_keeps_the_planted_phrases() -> None:
     assert "rude staff" in phrases[2][:3], phrases
     everything = " | ".join(p for v in phrases.values() for p in v)
     assert not re.search(r"acme|http|\d|email|flying|thank", everything), everything
+
+
+def test_every_candidate_word_is_found_in_the_folded_text() -> None:
+    # the key-phrase choice skips texts that lack a phrase's words before splitting them into candidates:
+    # that shortcut is only exact if every candidate word appears in the folded text
+    from segmentation.understand.keyphrases import _folded
+
+    texts = ["Don’t LIKE the zipper!! It's too big; wasn't worth it.", "@acme Lost my BAG at http://x.io — never again",
+             "L'hôtel était très sale, personne n'a aidé.", "Runs small... true-to-size? No. 2 stars", ""]
+    for text in texts:
+        folded = _folded(text)
+        for phrase in phrase_candidates(text):
+            assert all(word in folded for word in phrase.split()), (text, phrase)
+    assert set(phrase_candidates(texts[1])) == {"lost", "bag", "lost bag"}  # the handle and the address are not words
