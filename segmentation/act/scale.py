@@ -349,6 +349,9 @@ def map_on_ray(files: list[Path], kind: str, columns: list[str], out: Path, acto
                                            strings_can_be_null=True)
             dataset = ray.data.read_csv(paths, convert_options=convert, override_num_blocks=partitions,
                                         num_cpus=io_cpus)
+        # Ray 2.60's file readers may hand a whole multi-file input over as one block (seen: 50 Parquet files, one
+        # block, one busy worker, the rest idle): split it so that every worker gets partitions
+        dataset = dataset.repartition(partitions or max(len(files), 2 * workers), shuffle=False)
         mapped = dataset.map_batches(actor, fn_constructor_kwargs=actor_kwargs, batch_format="pandas",
                                      batch_size=batch_size, compute=ray.data.ActorPoolStrategy(size=workers),
                                      num_cpus=worker_cpus)

@@ -52,6 +52,22 @@ def test_ray_scores_a_folder_in_partitions_and_counts_every_row(saved, tmp_path)
     assert scored["segment_name"].tolist() == expected["segment_name"].tolist()
 
 
+def test_ray_splits_parquet_input_for_every_worker(saved, tmp_path):
+    # Ray's Parquet reader handed four files over as one block, so one worker did all the work (1M customers:
+    # 3.7x slower than one process); the input is now split into partitions for the workers
+    model, path, table, _ = saved
+    source = tmp_path / "parquet"
+    source.mkdir()
+    for i, rows in enumerate(np.array_split(np.arange(400), 4)):
+        table.iloc[rows].astype(str).to_parquet(source / f"part-{i}.parquet", index=False)
+    summary = assign_with_ray(path, source, tmp_path / "out", num_cpus=2, batch_size=50)
+    assert summary.rows_in == summary.rows_out == 400
+    assert len(summary.files) >= 2, summary.files  # one output file per block written
+    scored = read_assigned(tmp_path / "out").sort_values("customer_id").reset_index(drop=True)
+    expected = model.assign(table.iloc[:400]).sort_values("customer_id").reset_index(drop=True)
+    np.testing.assert_array_equal(scored["segment_id"].to_numpy(), expected["segment_id"].to_numpy())
+
+
 def test_local_engine_scores_a_folder_and_matches_the_model(saved, tmp_path):
     model, path, table, _ = saved
     folder = tmp_path / "parts"
