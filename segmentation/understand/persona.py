@@ -33,7 +33,7 @@ from segmentation.understand.columns import column_kind, role_columns
 from segmentation.understand.contrast import notable_categories, notable_numeric
 from segmentation.understand.keyphrases import phrase_idea
 from segmentation.understand.profile import SegmentProfile
-from segmentation.understand.tone import text_tone
+from segmentation.understand.tone import COMPLAINT_WORDS, PRAISE_WORDS, text_tone
 from segmentation.understand.wording import capitalise, join_words, percent, pretty_column, value_share_words
 
 COMPLAINT_MAJORITY = 0.5
@@ -242,9 +242,22 @@ def _tone(profile: SegmentProfile) -> str:
     return "happy" if praise_heavy(profile) else ""
 
 
+TONE_ADVERBS = frozenset("unfortunately sadly luckily fortunately honestly".split())
+"""Words that carry a tone but name no topic (not complaint or praise by themselves: "unfortunately" also opens
+neutral sentences)."""
+
+
+def _tone_only(phrase: str) -> bool:
+    """Whether every word of ``phrase`` is a tone word ("unfortunately", "disappointed", "love"): such a phrase
+    names a feeling, not what the feeling is about."""
+    return all(w in COMPLAINT_WORDS or w in PRAISE_WORDS or w in TONE_ADVERBS for w in phrase.split())
+
+
 def _compose(profile: SegmentProfile, themes: Sequence[str], detail: int) -> str:
     """The name from a lead theme (and a second when ``detail`` asks), the tone and who they are."""
     tone, who = _tone(profile), who_they_are(profile, strong_only=bool(themes))
+    if tone:   # "Unhappy about unfortunately" says the tone twice and no topic: topics lead
+        themes = [t for t in themes if not _tone_only(t)] + [t for t in themes if _tone_only(t)]
     category = _main_category(profile)
     theme = themes[0] if themes else ""
     if detail >= 1 and len(themes) > 1:

@@ -138,3 +138,17 @@ def test_names_stay_distinct_when_segments_share_every_phrase() -> None:
     assert named[0].name != named[1].name
     assert all("late flight" in p.name.lower() or "lost baggage" in p.name.lower() for p in named)
     assert not any(GENERIC.match(p.name) for p in named)
+
+
+def test_an_unhappy_segment_is_named_after_a_topic_not_after_a_tone_word() -> None:
+    # the clothing reviews' complaint segment was "Unhappy about unfortunately": its lead phrase was a tone word
+    sad = SegmentProfile(segment=0, size=60, share=0.3, numeric=pd.DataFrame(), categories=pd.DataFrame(),
+                         key_phrases=("unfortunately", "disappointed", "return", "price"), name="Segment 1",
+                         complaint_share=0.6, complaint_rest_share=0.05)
+    plain = SegmentProfile(segment=1, size=140, share=0.7, numeric=pd.DataFrame(), categories=pd.DataFrame(),
+                           key_phrases=("comfortable", "sale"), name="Segment 2",
+                           complaint_share=0.05, complaint_rest_share=0.6)
+    named = persona_names([sad, plain])
+    assert complaint_heavy(sad) and named[0].name.startswith("Unhappy about return"), named[0].name
+    # without a tone the lead phrase stays first, tone word or not ("comfortable" is a topic in clothing)
+    assert named[1].name.lower().startswith("comfortable"), named[1].name
