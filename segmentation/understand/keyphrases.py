@@ -60,11 +60,27 @@ purchase ordered item items product products review reviews reviewer right super
 """Words too common in customer texts to say anything on their own ("just", "used", "keeps", "does")."""
 _OTHER_LANGUAGES = frozenset("""
 le la les de des du et un une est pas que qui pour dans sur avec ce cette il elle je vous nous mais ou au aux
-el los las y en por con para del lo se su es al una mas pero muy como
-der die das und ist nicht ein eine zu mit den dem von sie es ich wir auf auch aber wie
-il di che e per non con una sono della
+ne ni mon ma mes ton ta tes sa ses notre nos votre vos leur leurs ils elles on ces cet se lui y en par
+moins tres très tout tous toute toutes encore aussi toujours jamais rien deja déjà depuis entre sans sous chez
+été etre être avoir ai as avons avez ont suis es sommes êtes sont était fait faire peu bien donc alors
+quand comme si où quoi
+el los las y en por con para del lo se su es al una mas más pero muy como mi mis tu tus sus nuestro nuestra
+le les me te nos os ya sin sobre entre hasta desde también tambien todo toda todos todas esto esta este eso esa
+ese estos estas fue ser estar está estoy están he ha han hay hace nada siempre nunca porque cuando donde
+der die das und ist nicht ein eine zu mit den dem von sie es ich wir auf auch aber wie einen einem einer eines
+des im am um für fur über aus bei nach vor noch schon sehr nur mein meine dein sein ihr unser waren sind
+habe haben wird werden kann dass wenn weil oder doch mal immer nie nichts etwas alle
+il di che e per non con una sono della lo gli le un uno del dei delle nel nella sul alla al da ma anche molto
+mio mia suo sua loro questo questa quello quella stato ho ha hanno sempre mai niente perché quando
+o os as um uma com não nao para por mais mas muito meu minha seu sua isso esta este foi ser estar tem tinha
 """.split())
-"""Stop words of French, Spanish, German and Italian, so that a few reviews in them do not become key phrases."""
+"""Function words of French, Spanish, German, Italian and Portuguese (articles, pronouns, possessives,
+prepositions, auxiliaries, common adverbs), so that reviews in them give key phrases of content words: "mon
+remboursement" and "client ne" were key phrases of a French file. Words that are also English content words
+("plus", "car", "war", "hat", "dont" from "don't") are left out."""
+_ELISION = re.compile(r"^(?:[cdjlmnst]|qu)['’](?=\w)")
+"""French and Italian elided articles and pronouns ("j'attends", "l'hôtel", "qu'il", "l'ordine"): the letter
+before the apostrophe is dropped, not glued to the word ("jattends")."""
 NEGATIONS = frozenset({"not", "no", "never", "nothing", "nobody"})
 """Kept inside phrases ("never arrived", "not working") but never a phrase's last word or a phrase alone."""
 
@@ -112,7 +128,7 @@ def phrase_candidates(text: Any, max_words: int = 3, only: frozenset[str] | None
         runs: list[list[str]] = [[]]
         gap = 0
         for token in _TOKEN.findall(chunk):
-            token = token.replace("’", "").replace("'", "")
+            token = _ELISION.sub("", token).replace("’", "").replace("'", "")
             if token in _JOINERS:
                 gap = 2
                 continue

@@ -133,3 +133,16 @@ def test_every_candidate_word_is_found_in_the_folded_text() -> None:
         for phrase in phrase_candidates(text):
             assert all(word in folded for word in phrase.split()), (text, phrase)
     assert set(phrase_candidates(texts[1])) == {"lost", "bag", "lost bag"}  # the handle and the address are not words
+
+
+def test_french_and_spanish_function_words_and_elisions_are_not_key_phrases() -> None:
+    # a French file's key phrases were "mon remboursement", "client ne" and "jattends"
+    french = phrase_candidates("J'attends toujours mon remboursement depuis un mois. Le service client ne répond "
+                               "pas. L'hôtel était sale.")
+    assert {"remboursement", "service client", "hôtel sale"} <= set(french), french
+    assert not {"mon remboursement", "client ne", "jattends", "lhôtel", "toujours", "depuis"} & set(french), french
+    spanish = phrase_candidates("Todavía estoy esperando mi reembolso, nadie me contesta desde hace un mes")
+    assert "reembolso" in spanish and "mi reembolso" not in spanish and "desde" not in spanish, spanish
+    # English contractions are read as before, and English words that are French function words elsewhere stay
+    assert phrase_candidates("I've been waiting, I'll return it") == ["waiting", "return"]
+    assert "plus size" in phrase_candidates("Great plus size dress")
