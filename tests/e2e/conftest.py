@@ -278,6 +278,14 @@ def choose(page, key: str, option: str) -> None:
     page.get_by_role("option", name=option, exact=True).click()
 
 
+def load_demo(page, base_url: str) -> None:
+    """Open the Data page, click "Use demo data" and wait until the sidebar shows the demo's 2,000 rows."""
+    goto(page, base_url, "data")
+    page.get_by_role("button", name="Use demo data").click()
+    wait_for_app(page, timeout=120_000)
+    page.locator('[data-testid="stSidebar"]').get_by_text("2,000 rows · 15 columns").wait_for()
+
+
 def run_fast_segmentation(page) -> None:
     """On the Segment page, pick TF-IDF + PCA + PCA map and run: the quick path for browser tests."""
     nav(page, "Segment")

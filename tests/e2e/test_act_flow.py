@@ -16,7 +16,7 @@ from pathlib import Path
 import pandas as pd
 
 from segmentation.act.assign import load_model
-from tests.e2e.conftest import goto, nav, run_fast_segmentation, shot, wait_for_app
+from tests.e2e.conftest import load_demo, nav, run_fast_segmentation, shot, wait_for_app
 
 
 def download(page, button: str) -> bytes:
@@ -29,10 +29,7 @@ def download(page, button: str) -> bytes:
 
 
 def test_export_the_report_and_model_then_assign_customers_with_it(page, app_server) -> None:
-    goto(page, app_server, "data")
-    page.get_by_role("button", name="Use demo data").click()
-    wait_for_app(page, timeout=120_000)
-    page.locator('[data-testid="stSidebar"]').get_by_text("2,000 rows · 15 columns").wait_for()
+    load_demo(page, app_server)
 
     run_fast_segmentation(page)
     page.get_by_text("Current run: Run 1 · k-means").wait_for()

@@ -8,17 +8,14 @@ from __future__ import annotations
 
 import re
 
-from tests.e2e.conftest import choose, goto, nav, run_fast_segmentation, shot, wait_for_app
+from tests.e2e.conftest import choose, load_demo, nav, run_fast_segmentation, shot, wait_for_app
 
 SHOP = b"customer_id,spend,orders\nA1,10,1\nA2,20,2\nA3,5,1\nA4,90,7\nA5,70,6\nA6,12,1\n"
 
 
 def test_upload_add_switch_back_and_the_earlier_run_is_still_listed(page, app_server) -> None:
-    goto(page, app_server, "data")
-    page.get_by_role("button", name="Use demo data").click()
-    wait_for_app(page, timeout=120_000)
+    load_demo(page, app_server)
     sidebar = page.locator('[data-testid="stSidebar"]')
-    sidebar.get_by_text("2,000 rows · 15 columns").wait_for()
     run_fast_segmentation(page)
 
     nav(page, "Data")

@@ -12,15 +12,12 @@ import re
 
 from playwright.sync_api import expect
 
-from tests.e2e.conftest import goto, nav, run_fast_segmentation, shot, wait_for_app
+from tests.e2e.conftest import load_demo, nav, run_fast_segmentation, shot, wait_for_app
 
 
 def test_a_refresh_keeps_the_dataset_the_run_and_the_segment_names(page, app_server) -> None:
-    goto(page, app_server, "data")
-    page.get_by_role("button", name="Use demo data").click()
-    wait_for_app(page, timeout=120_000)
+    load_demo(page, app_server)
     sidebar = page.locator('[data-testid="stSidebar"]')
-    sidebar.get_by_text("2,000 rows · 15 columns").wait_for()
 
     run_fast_segmentation(page)
     page.get_by_text("Current run: Run 1 · k-means").wait_for()

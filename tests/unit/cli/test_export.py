@@ -6,6 +6,7 @@ import io
 import json
 import re
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -31,16 +32,22 @@ def customer_file() -> bytes:
     return pd.DataFrame(rows).to_csv(index=False).encode()
 
 
-@pytest.fixture
-def curated_project(tmp_path: Path) -> tuple[str, str, int]:
-    """A project holding one run whose segments 2 and 3 the analyst merged, then named and described."""
+def shop_project(tmp_path: Path) -> tuple[str, Any, str]:
+    """(workspace root, project, run id): a project "Shop" with one k-means run of three segments on
+    ``customer_file()``, of which the analyst named only the first ("Occasional")."""
     root = str(tmp_path / "workspace")
     dataset = load_table(customer_file(), name="shop.csv")
     config = RunConfig(reduce=ReduceConfig(method="pca", n_components=2, map_method="pca"),
                        cluster=ClusterConfig.make("kmeans", n_clusters=3))
     result = run(dataset.table, config, cache=StageCache())
     project = Workspace(root).create_project("Shop")
-    run_id = project.save_run(project.add_dataset(dataset), result, {0: "Occasional"})
+    return root, project, project.save_run(project.add_dataset(dataset), result, {0: "Occasional"})
+
+
+@pytest.fixture
+def curated_project(tmp_path: Path) -> tuple[str, str, int]:
+    """A project holding one run whose segments 2 and 3 the analyst merged, then named and described."""
+    root, project, run_id = shop_project(tmp_path)
     # stored as ui.workspace_sync stores it: the step, plus the app's undo information
     project.set_curation(run_id, [{"kind": "merge", "params": {"segments": [1, 2]},
                                    "mapping": {"-1": None, "0": 0, "1": 1, "2": 1}, "annotations": {}}])

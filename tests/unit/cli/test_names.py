@@ -13,11 +13,7 @@ import pytest
 
 from segmentation.act.assign import load_model
 from segmentation.cli.main import main
-from segmentation.config import ClusterConfig, ReduceConfig, RunConfig
-from segmentation.ingest.read import load_table
-from segmentation.pipeline import StageCache, run
-from segmentation.store.workspace import Workspace
-from tests.unit.cli.test_export import app_export, customer_file
+from tests.unit.cli.test_export import app_export, shop_project
 
 GENERIC = re.compile(r"Segment \d")
 
@@ -57,13 +53,7 @@ def test_a_text_only_file_never_names_a_segment_segment_n(tmp_path: Path) -> Non
 @pytest.fixture
 def half_named_project(tmp_path: Path) -> tuple[str, str, str]:
     """A project with one k-means run of three segments, of which the analyst named only the first."""
-    root = str(tmp_path / "workspace")
-    dataset = load_table(customer_file(), name="shop.csv")
-    config = RunConfig(reduce=ReduceConfig(method="pca", n_components=2, map_method="pca"),
-                       cluster=ClusterConfig.make("kmeans", n_clusters=3))
-    result = run(dataset.table, config, cache=StageCache())
-    project = Workspace(root).create_project("Shop")
-    run_id = project.save_run(project.add_dataset(dataset), result, {0: "Occasional"})
+    root, project, run_id = shop_project(tmp_path)
     return root, project.id, run_id
 
 
