@@ -40,16 +40,19 @@ $(VPY):
 # Re-install only when a requirements file is newer than the stamp.
 # The tests need everything (browser driver, Ray for the scale-out scoring tests);
 # the app itself needs only requirements.txt.
+# Once per machine after installing: the model's export, the embedding calibration, UMAP's compiled code and
+# the demo's embeddings, so the first demo run does not wait for them (never fails the install).
+WARM_UP = mkdir -p "$(RUN_NUMBA_CACHE)" && $(RUN_ENV) $(VPY) -m segmentation.warmup
+
 $(STAMP): $(REQS) | $(VPY)
 	$(VPY) -m pip install -r requirements-dev.txt
-	@# once per machine: the model's export, the embedding calibration and UMAP's compiled code (never fails setup)
-	mkdir -p "$(RUN_NUMBA_CACHE)"
-	-$(RUN_ENV) $(VPY) -m segmentation.represent.warmup
+	-$(WARM_UP)
 	touch $@
 
 APP_STAMP := $(VENV)/.app-stamp
 $(APP_STAMP): requirements.txt | $(VPY)
 	$(VPY) -m pip install -r requirements.txt
+	-$(WARM_UP)
 	touch $@
 
 run: $(APP_STAMP)

@@ -7,7 +7,7 @@ styles, navigation, the open project, sidebar summary) is ``ui.frame.render_fram
 ``run_page`` runs the page and saves what it changed to the workspace project.
 """
 
-from segmentation.represent.warmup import start_in_background
+from segmentation.warmup import start_in_background
 from ui.frame import render_frame, run_page
 from ui.state import studio
 

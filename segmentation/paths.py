@@ -21,3 +21,7 @@ def cache_dir(override: str | os.PathLike | None = None) -> Path:
     path = home_dir(override) / "cache"
     path.mkdir(parents=True, exist_ok=True)
     return path
+
+
+DEMO_DATA = Path(__file__).resolve().parents[1] / "assets" / "demo_customers.csv"
+"""The demo customers shipped with the app (made by ``assets/make_demo_data.py``; "Use demo data")."""

@@ -279,6 +279,29 @@ def default_config(table: pd.DataFrame, overrides: Mapping[str, str] | None = No
     return RunConfig(roles=RolesConfig.from_mapping(overrides), text=TextConfig(columns=text_columns(roles)))
 
 
+def prepare(table: pd.DataFrame, config: RunConfig) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, str], Any]:
+    """A run's first stage: (cleaned table, the kept rows as loaded, roles of the kept columns, the cleaning log).
+    Profiles and exports show the kept rows' values as loaded, not clipped or log-transformed."""
+    roles = resolve_roles(table, config.roles.as_dict())
+    for column in config.text.columns:
+        if column not in table.columns:
+            raise DataError(f"Text column {column!r} is not in the data. Its columns are: "
+                            f"{', '.join(map(str, table.columns[:20]))}.")
+        roles[column] = "text"
+    cleaned, log = clean_table(table, roles, config.clean)
+    kept = table.loc[cleaned.index, [c for c in table.columns if c in cleaned.columns]]
+    roles = {c: r for c, r in roles.items() if c in cleaned.columns}
+    if len(cleaned) < 3:
+        raise DataError(f"Only {len(cleaned)} customers are left after cleaning; segmenting needs at least 3.")
+    return cleaned, kept, roles, log
+
+
+def run_texts(table: pd.DataFrame, config: RunConfig) -> list[str]:
+    """The texts a run of ``table`` with ``config`` embeds, one per kept customer ("" for none)."""
+    cleaned = prepare(table, config)[0]
+    return customer_texts(cleaned, config.text.columns, config.text.mask_pii) if config.text.columns else []
+
+
 def run(table: pd.DataFrame, config: RunConfig | None = None, on_progress: ProgressFn | None = None,
         digest: str | None = None, cache: StageCache | None = DEFAULT_CACHE,
         embedding_cache: EmbeddingCache | None = None) -> SegmentationResult:
@@ -311,19 +334,8 @@ def run(table: pd.DataFrame, config: RunConfig | None = None, on_progress: Progr
     # --- prepare: roles and cleaning ------------------------------------------------
     start = time.perf_counter()
     progress("prepare", 0.0)
-    roles = resolve_roles(table, config.roles.as_dict())
-    for column in config.text.columns:
-        if column not in table.columns:
-            raise DataError(f"Text column {column!r} is not in the data. Its columns are: "
-                            f"{', '.join(map(str, table.columns[:20]))}.")
-        roles[column] = "text"
-    cleaned, log = clean_table(table, roles, config.clean)
+    cleaned, kept, roles, log = prepare(table, config)
     notes += list(log.summary_lines())
-    # profiles and exports show values as loaded, not clipped or log-transformed
-    kept = table.loc[cleaned.index, [c for c in table.columns if c in cleaned.columns]]
-    roles = {c: r for c, r in roles.items() if c in cleaned.columns}
-    if len(cleaned) < 3:
-        raise DataError(f"Only {len(cleaned)} customers are left after cleaning; segmenting needs at least 3.")
     progress("prepare", 1.0)
     timings["prepare"] = time.perf_counter() - start
 

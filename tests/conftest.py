@@ -17,7 +17,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("NUMBA_CACHE_DIR", str(CACHE_DIR / "numba"))
 os.environ.setdefault("PYTHONHASHSEED", "0")  # inherited by subprocesses (e.g. the e2e app server)
-# no background warm-up in every AppTest run and e2e server (represent/warmup.py has its own tests)
+# no background warm-up in every AppTest run and e2e server (segmentation/warmup.py has its own tests)
 os.environ.setdefault("SEGMENT_STUDIO_WARMUP", "0")
 if "SEGMENT_STUDIO_HOME" not in os.environ:
     # A fresh workspace per plain pytest run; `make test` wipes the whole parent first.

@@ -13,13 +13,13 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import streamlit as st
 
 from segmentation.config import RunConfig
 from segmentation.lazy import lazy
+from segmentation.paths import DEMO_DATA
 
 pd = lazy("pandas")
 clean = lazy("segmentation.ingest.clean")
@@ -28,7 +28,6 @@ pipeline = lazy("segmentation.pipeline")
 schema = lazy("segmentation.ingest.roles")
 transactions = lazy("segmentation.ingest.orders")
 
-DEMO_PATH = Path(__file__).resolve().parent.parent / "assets" / "demo_customers.csv"
 DEMO_NAME = "Demo customers"
 
 
@@ -50,7 +49,7 @@ def load_dataset(data: bytes, name: str, options: io.LoadOptions | None = None) 
 
 
 def demo_bytes() -> bytes:
-    return DEMO_PATH.read_bytes()
+    return DEMO_DATA.read_bytes()
 
 
 @st.cache_data(max_entries=8, show_spinner=False)

@@ -8,7 +8,7 @@ from segmentation.cli.options import progress_printer
 from segmentation.config import BlendConfig, ClusterConfig, ReduceConfig, RolesConfig, RunConfig, TextConfig
 from segmentation.errors import DataError
 from segmentation.ingest.read import load_table
-from segmentation.pipeline import StageCache, default_config, run, space_key
+from segmentation.pipeline import StageCache, default_config, run, run_texts, space_key
 from segmentation.represent.embed import EmbeddingCache, Progress, embed_texts
 
 DATA = Path(__file__).resolve().parents[3] / "shared" / "data"
@@ -198,3 +198,11 @@ def test_real_model_and_real_umap_end_to_end():
     again = run(table, config, cache=StageCache())  # embeddings now come from the disk cache
     assert np.array_equal(result.labels, again.labels)
     assert again.timings["embed"] < result.timings["embed"]
+
+
+def test_run_texts_are_the_kept_customers_texts_with_personal_data_masked():
+    table = pd.DataFrame({"id": ["a", "b", "c", "d"], "spend": [1.0, 2.0, 3.0, 4.0],
+                          "note": ["mail me at ann@example.com", "late parcel", None, "great fit"]})
+    config = RunConfig(text=TextConfig(columns=("note",)))
+    assert run_texts(table, config) == ["mail me at <EMAIL>", "late parcel", "", "great fit"]
+    assert run_texts(table, RunConfig()) == []

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from segmentation.represent import warmup
+from segmentation import warmup
 from tests.net_audit.check import HOOK_DIR, outbound
 
-ROOT = Path(__file__).resolve().parents[3]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(autouse=True)
@@ -79,25 +79,60 @@ def test_the_environment_can_switch_the_background_warm_up_off(monkeypatch):
     assert ran == []
 
 
-def test_the_pipeline_steps_are_warmed_in_order_embedding_first():
-    assert list(warmup.STEPS) == ["embedding", "umap"]
+def test_the_environment_can_choose_the_steps(monkeypatch):
+    monkeypatch.setenv(warmup.WARMUP_ENV, "umap, embedding,nonsense")
+    assert list(warmup.chosen_steps()) == ["umap", "embedding"]   # in their own order; unknown names ignored
+    monkeypatch.setenv(warmup.WARMUP_ENV, "0")
+    assert warmup.chosen_steps() == {}
+    monkeypatch.setenv(warmup.WARMUP_ENV, "1")
+    assert list(warmup.chosen_steps()) == list(warmup.STEPS)
+
+
+def test_the_steps_are_warmed_in_the_order_the_analyst_needs_them():
+    assert list(warmup.STEPS) == ["umap", "demo", "embedding"]
+
+
+def test_the_demo_step_skips_a_demo_whose_texts_are_cached(monkeypatch):
+    ran = []
+    monkeypatch.setattr(warmup, "demo_is_cached", lambda: True)
+    monkeypatch.setattr("segmentation.pipeline.run", lambda *a, **k: ran.append("run"))
+    warmup.warm_demo()
+    assert ran == []
+
+
+def test_the_demo_step_segments_the_demo_with_its_default_settings_and_a_private_stage_cache(monkeypatch):
+    from segmentation import pipeline
+
+    seen = {}
+    monkeypatch.setattr(warmup, "demo_is_cached", lambda: False)
+    monkeypatch.setattr(pipeline, "run", lambda table, config, cache: seen.update(rows=len(table), config=config,
+                                                                                   cache=cache))
+    warmup.warm_demo()
+    assert seen["rows"] == 2000
+    assert seen["config"].text.columns == ("review",)   # the demo's reviews are embedded
+    assert seen["cache"] is not pipeline.DEFAULT_CACHE   # the analyst's own first run still computes every stage
 
 
 @pytest.mark.slow
-def test_the_install_warm_up_fills_the_caches_and_connects_nowhere(tmp_path):
-    """``make setup``'s warm-up on an analyst's fresh machine (no workspace, fresh home) under the audit hook:
-    exit 0, the ONNX export and the calibration stored in the workspace, no connection beyond loopback."""
-    env = {k: v for k, v in os.environ.items() if k not in ("CI", "TF_BUILD", "JENKINS_URL", "GITHUB_ACTIONS")}
+def test_the_install_warm_up_fills_the_caches_and_connects_nowhere(tmp_path, monkeypatch):
+    """``make setup``'s (and ``make run``'s) warm-up on an analyst's fresh machine (no workspace, fresh home) under
+    the audit hook: exit 0, the ONNX export, the calibration and the demo's embeddings stored in the workspace, no
+    connection beyond loopback."""
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("CI", "TF_BUILD", "JENKINS_URL", "GITHUB_ACTIONS", warmup.WARMUP_ENV)}
     env.update(HOME=str(tmp_path / "home"), SEGMENT_STUDIO_HOME=str(tmp_path / "workspace"),
                NET_AUDIT_LOG=str(tmp_path / "net.jsonl"), PYTHONPATH=os.pathsep.join([str(HOOK_DIR), str(ROOT)]))
     (tmp_path / "home").mkdir()
-    done = subprocess.run([sys.executable, "-m", "segmentation.represent.warmup"], cwd=ROOT, env=env,
+    done = subprocess.run([sys.executable, "-m", "segmentation.warmup"], cwd=ROOT, env=env,
                           capture_output=True, text=True, timeout=900)
     assert done.returncode == 0, done.stderr[-3000:]
     assert "warm-up done" in done.stdout and "skipped" not in done.stdout, done.stdout + done.stderr[-3000:]
     cache = tmp_path / "workspace" / "cache"
     assert (cache / "embed_backend.json").exists()
     assert list((cache / "openvino").glob("*.onnx"))
+    assert "demo" in done.stdout
+    monkeypatch.setenv("SEGMENT_STUDIO_HOME", env["SEGMENT_STUDIO_HOME"])
+    assert warmup.demo_is_cached()   # the first "Use demo data" run finds its reviews embedded
     assert Path(env["NET_AUDIT_LOG"]).exists(), "the audit hook did not load: the test proves nothing"
     assert outbound(Path(env["NET_AUDIT_LOG"])) == []
     assert not (tmp_path / "home" / "intel").exists()
