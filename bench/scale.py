@@ -1,6 +1,6 @@
 """`run --engine ray` on a large customer base against the single-process `run`, and the cost model for N machines.
 
-Run by hand (full size; about an hour on 2 cores with TF-IDF, much longer with --model default):
+Run by hand (full size: about 3 minutes on 2 cores with TF-IDF, much longer with --model default):
     .venv/bin/python bench/scale.py --rows 1000000 --partitions 50 --reference-rows 100000
 Small (a few minutes):
     .venv/bin/python bench/scale.py --rows 20000 --partitions 4
@@ -11,10 +11,15 @@ hundred phrases; seeded) as Parquet files, then measures:
     to N when N is larger; the printout says so), PCA + k-means, the same embedding model;
   - `run_with_ray` on local Ray with --num-cpus CPUs: reading the seeded sample, fitting on it, labelling every
     customer in partitions (Ray start included), rows in == rows out;
-  - the seconds one partition takes to label in one process (the worker's own code, no Ray);
+  - the seconds one partition takes to label in one process (the worker's own code, no Ray), on one thread as a
+    Ray worker runs it (Ray sets OMP_NUM_THREADS to a worker's CPUs, at least 1; here 0.5 each) and, for
+    comparison, on every core;
 and prints the cost model  T(machines) = seconds per partition x partitions / workers + fixed cost,
-with fixed cost = Ray start + sample + fit + what labelling took beyond its partitions' share (workers' start,
-scheduling, I/O).
+with fixed cost = Ray start + sample + fit + what labelling took beyond its partitions' share, split into
+planning the read (driver), the workers' start and waits (execution beyond the workers' busy time / workers) and
+the workers' slowdown against one process alone (busy time / workers beyond the partitions' share: they share
+the cores with the driver, Ray's own processes and the read and write tasks; "label cpu" < "label busy" shows
+them waiting for a core).
 """
 
 from __future__ import annotations
@@ -29,6 +34,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from threadpoolctl import threadpool_limits
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -125,26 +131,43 @@ def main() -> None:
         assert summary.rows_in == summary.rows_out == args.rows
         print(f"Ray ({args.num_cpus} CPUs, {summary.workers} workers): {ray_total:8.1f} s; start {ray_start:.1f} s, "
               + ", ".join(f"{k} {v:.1f} s" for k, v in summary.timings.items())
-              + f"; rows in {summary.rows_in:,} == rows out {summary.rows_out:,}")
+              + f"; rows in {summary.rows_in:,} == rows out {summary.rows_out:,}; {len(summary.files)} files written")
+        print("  label, in parts: " + ", ".join(f"{k} {v:.1f} s" for k, v in summary.ray_timings.items()))
 
         # --- one partition in one process: the worker's code without Ray
         model_bytes = (work / "out" / "sample" / "model.segmodel").read_bytes()
         known = pd.DataFrame(columns=["segment_id", "segment_name", "segment_confidence"])
         worker = LabelBatch(model_bytes, known, leave_out=[], mask=[])
-        partition = pd.read_parquet(work / "in" / "part-0000.parquet").astype(str)
+        partition = pd.read_parquet(work / "in" / "part-0000.parquet")  # as Ray reads it: the file's own types
         worker(partition.iloc[:100])  # build the neighbour index and the embedder once, as a worker does
-        clock = time.perf_counter()
-        for start in range(0, len(partition), 4096):
-            worker(partition.iloc[start:start + 4096])
-        per_partition = time.perf_counter() - clock
+
+        def one_partition() -> float:
+            clock = time.perf_counter()
+            for start in range(0, len(partition), 4096):
+                worker(partition.iloc[start:start + 4096])
+            return time.perf_counter() - clock
+
+        every_core = one_partition()
+        with threadpool_limits(1):   # as a Ray worker runs: one thread
+            per_partition = one_partition()
 
         labelled_share = per_partition * args.partitions / summary.workers
-        overhead = max(0.0, summary.timings["label"] - labelled_share)   # workers' start, scheduling, I/O
+        overhead = max(0.0, summary.timings["label"] - labelled_share)
+        parts = summary.ray_timings
+        busy_share = parts.get("label busy", 0.0) / summary.workers
+        plan, execute = parts.get("plan", 0.0), parts.get("execute", 0.0)
         fixed = ray_start + summary.timings["sample"] + summary.timings["fit"] + overhead
-        print(f"\nper partition: {per_partition:.2f} s for {len(partition):,} rows "
-              f"({len(partition) / per_partition:,.0f} rows/s per worker); partitions {args.partitions}; "
-              f"fixed cost {fixed:.1f} s (sample {summary.timings['sample']:.1f}, fit {summary.timings['fit']:.1f}, "
-              f"Ray start {ray_start:.1f}, workers' start/scheduling/I-O {overhead:.1f})")
+        print(f"\nper partition: {per_partition:.2f} s for {len(partition):,} rows on one thread "
+              f"({len(partition) / per_partition:,.0f} rows/s per worker; {every_core:.2f} s on every core); "
+              f"partitions {args.partitions}; fixed cost {fixed:.1f} s (sample {summary.timings['sample']:.1f}, "
+              f"fit {summary.timings['fit']:.1f}, Ray start {ray_start:.1f}, labelling beyond its partitions' share "
+              f"{overhead:.1f})")
+        print(f"labelling beyond its share {overhead:.1f} s = planning the read {plan:.1f} + workers' start, first "
+              f"block and tail {execute - busy_share:.1f} (execute {execute:.1f} - busy {busy_share:.1f} per worker) "
+              f"+ workers' slowdown against one process alone {busy_share - labelled_share:.1f} (busy per worker "
+              f"{busy_share:.1f} - share {labelled_share:.1f}; CPU {parts.get('label cpu', 0.0):.1f} of busy "
+              f"{parts.get('label busy', 0.0):.1f} s) + the rest "
+              f"{summary.timings['label'] - plan - execute:.1f} (Ray start if not started yet, counting rows out)")
         print(f"single process / Ray here: {single_n / ray_total:.2f}x")
         print(f"\ncost model T = {per_partition:.2f} s x {args.partitions} partitions / workers + {fixed:.1f} s "
               f"({args.cores_per_machine} workers per machine; the same partitions, so rows per partition fixed):")

@@ -312,20 +312,27 @@ def assign_with_ray(model_path: str | os.PathLike, input_path: str | os.PathLike
 
 def map_on_ray(files: list[Path], kind: str, columns: list[str], out: Path, actor: type,
                actor_kwargs: dict[str, Any], address: str | None, num_cpus: int, workers: int,
-               partitions: int | None, batch_size: int) -> None:
+               partitions: int | None, batch_size: int) -> dict[str, float]:
     """Read ``columns`` of ``files`` (CSV as text, parsed by the model as in the app) with Ray Data, pass every
     batch through ``actor(**actor_kwargs)`` on ``workers`` model-holding workers and write Parquet into ``out``.
 
     Ray is started here (and stopped afterwards) unless it is already running. A ``SegmentationError`` raised in a
-    worker reaches the caller as our own class with our own message, not Ray's wrapping.
+    worker reaches the caller as our own class with our own message, not Ray's wrapping. Returns where the time
+    went, in seconds (see ``ray_timings``).
+
+    Each file is a block of its own when there are at least as many files as blocks wanted (``partitions``, else
+    the files or two per worker, whichever is more); fewer files are split after reading.
     """
     ray = import_ray()
     we_started = False
+    clock = time.perf_counter()
     if not ray.is_initialized():
         ray.init(address=address, num_cpus=None if address else num_cpus, include_dashboard=False,
                  log_to_driver=False, configure_logging=False, runtime_env=worker_runtime_env())
         we_started = True
+    timings = {"ray start": time.perf_counter() - clock}
     try:
+        clock = time.perf_counter()
         context = ray.data.DataContext.get_current()
         context.enable_progress_bars = False
         context.print_on_execution_start = False
@@ -336,9 +343,21 @@ def map_on_ray(files: list[Path], kind: str, columns: list[str], out: Path, acto
         io_cpus = 0.25
         worker_cpus = max(0.1, min(1.0, (total - 1.0) / workers))
         paths = [str(f) for f in files]
+        blocks = partitions or max(len(files), 2 * workers)
+        # With at least a file per block the blocks are read straight from the files and labelled as they come;
+        # a repartition is a barrier (every row read before the first is labelled), kept for fewer, larger files
+        whole_files = len(files) >= blocks
         if kind == "parquet":
-            dataset = ray.data.read_parquet(paths, columns=columns, override_num_blocks=partitions,
-                                            num_cpus=io_cpus)
+            # Ray 2.60's newer Parquet reader (DataSource V2) hands a whole multi-file input over as one block
+            # whatever override_num_blocks says (seen: 50 files, one block, one busy worker) and lists the files
+            # in a task of its own; the classic reader gives one block per group of files, as asked
+            previous = context.use_datasource_v2
+            context.use_datasource_v2 = False
+            try:
+                dataset = ray.data.read_parquet(paths, columns=columns, override_num_blocks=blocks,
+                                                num_cpus=io_cpus)
+            finally:
+                context.use_datasource_v2 = previous
         else:
             import pyarrow as pa
             import pyarrow.csv as pacsv
@@ -347,16 +366,19 @@ def map_on_ray(files: list[Path], kind: str, columns: list[str], out: Path, acto
             # numeric in one partition and not in another must not break the read
             convert = pacsv.ConvertOptions(column_types={c: pa.string() for c in columns}, include_columns=columns,
                                            strings_can_be_null=True)
-            dataset = ray.data.read_csv(paths, convert_options=convert, override_num_blocks=partitions,
+            dataset = ray.data.read_csv(paths, convert_options=convert, override_num_blocks=blocks,
                                         num_cpus=io_cpus)
-        # Ray 2.60's file readers may hand a whole multi-file input over as one block (seen: 50 Parquet files, one
-        # block, one busy worker, the rest idle): split it so that every worker gets partitions
-        dataset = dataset.repartition(partitions or max(len(files), 2 * workers), shuffle=False)
+        if not whole_files:  # fewer files than blocks (e.g. one large file): split the rows for the workers
+            dataset = dataset.repartition(blocks, shuffle=False)
         mapped = dataset.map_batches(actor, fn_constructor_kwargs=actor_kwargs, batch_format="pandas",
                                      batch_size=batch_size, compute=ray.data.ActorPoolStrategy(size=workers),
                                      num_cpus=worker_cpus)
+        timings["plan"] = time.perf_counter() - clock
+        clock = time.perf_counter()
         try:
             mapped.write_parquet(str(out), ray_remote_args={"num_cpus": io_cpus})
+            timings["execute"] = time.perf_counter() - clock
+            timings.update(ray_timings(mapped))
         except Exception as exc:  # Ray wraps what a worker raised; show the analyst our message, not Ray's
             cause = _segmentation_cause(exc)
             if cause is None:
@@ -368,6 +390,29 @@ def map_on_ray(files: list[Path], kind: str, columns: list[str], out: Path, acto
     finally:
         if we_started:
             ray.shutdown()
+    return timings
+
+
+def ray_timings(dataset: Any) -> dict[str, float]:
+    """Seconds the executed ``dataset``'s tasks ran, summed over tasks, from Ray Data's statistics: "read busy",
+    "label busy" (the workers' calls; their start is not in it), "label cpu" (CPU time of those calls: less than
+    busy when the workers wait for a core), "write busy". Empty if Ray Data keeps no statistics."""
+    try:
+        summaries, found = [dataset.get_stats_summary()], {}
+        while summaries:
+            summary = summaries.pop()
+            summaries += list(summary.parents)
+            for op in summary.operators_stats:
+                name = op.operator_name
+                part = "label" if "MapBatches" in name else "read" if "Read" in name else \
+                    "write" if "Write" in name else None
+                if part and op.wall_time is not None:
+                    found[f"{part} busy"] = found.get(f"{part} busy", 0.0) + float(op.wall_time.sum)
+                if part == "label" and op.cpu_time is not None:
+                    found["label cpu"] = found.get("label cpu", 0.0) + float(op.cpu_time.sum)
+        return found
+    except Exception:  # noqa: BLE001 - statistics are a diagnosis; their absence must not fail a finished run
+        return {}
 
 
 def read_assigned(out_dir: str | os.PathLike) -> pd.DataFrame:

@@ -60,6 +60,9 @@ class ScaleRunSummary:
     seconds: float
     workers: int
     timings: dict[str, float] = field(default_factory=dict)
+    ray_timings: dict[str, float] = field(default_factory=dict)
+    """Where labelling's time went (``scale.map_on_ray``): "ray start", "plan", "execute" in this process; "read
+    busy", "label busy", "label cpu", "write busy" summed over Ray's tasks."""
 
     def summary_lines(self) -> list[str]:
         stages = ", ".join(f"{k} {v:.1f} s" for k, v in self.timings.items())
@@ -213,25 +216,29 @@ def run_with_ray(input_path: str | os.PathLike, out_dir: str | os.PathLike,
     timings["fit"] = time.perf_counter() - clock
 
     clock = time.perf_counter()
+    ray_timings: dict[str, float] = {}
     worker_count = _label_on_ray(files, kind, columns, out / "customers", model.to_bytes(), known,
                                  [] if include_pii else [c for c in pii if c in columns],
                                  [] if include_pii else [c for c in text if c in columns],
-                                 address, num_cpus, workers, partitions, batch_size)
+                                 address, num_cpus, workers, partitions, batch_size, ray_timings)
     timings["label"] = time.perf_counter() - clock
     rows_out, written = _parquet_rows(out / "customers")
     if rows_out != rows_in:
         raise DataError(f"{rows_in:,} customers were read but {rows_out:,} written to {str(out / 'customers')!r}; "
                         "the output is incomplete. Run again into an empty folder.")
     return ScaleRunSummary(rows_in, rows_out, len(dataset.table), sample_files, tuple(written),
-                           time.perf_counter() - started, worker_count, timings)
+                           time.perf_counter() - started, worker_count, timings, ray_timings)
 
 
 def _label_on_ray(files: list[Path], kind: str, columns: list[str], out: Path, model_bytes: bytes,
                   known: pd.DataFrame, leave_out: list[str], mask: list[str], address: str | None, num_cpus: int,
-                  workers: int | None, partitions: int | None, batch_size: int) -> int:
+                  workers: int | None, partitions: int | None, batch_size: int,
+                  ray_timings: dict[str, float] | None = None) -> int:
     workers = max(1, int(workers or num_cpus))
-    map_on_ray(files, kind, columns, out, LabelBatch,
-               {"model_bytes": model_bytes, "known": known, "leave_out": leave_out, "mask": mask,
-                "environment": worker_runtime_env()["env_vars"]},
-               address, num_cpus, workers, partitions, batch_size)
+    found = map_on_ray(files, kind, columns, out, LabelBatch,
+                       {"model_bytes": model_bytes, "known": known, "leave_out": leave_out, "mask": mask,
+                        "environment": worker_runtime_env()["env_vars"]},
+                       address, num_cpus, workers, partitions, batch_size)
+    if ray_timings is not None:
+        ray_timings.update(found)
     return workers

@@ -68,6 +68,51 @@ def test_ray_splits_parquet_input_for_every_worker(saved, tmp_path):
     np.testing.assert_array_equal(scored["segment_id"].to_numpy(), expected["segment_id"].to_numpy())
 
 
+def test_ray_labels_each_parquet_file_as_a_block_of_its_own_without_a_repartition(saved, tmp_path):
+    # Ray 2.60's newer Parquet reader listed the files in a task of its own and read them all as one block, so
+    # every run repartitioned (a barrier: all rows read before the first was labelled). With at least a file
+    # per block, each file is now read and labelled as it comes: one output file per input file, same rows
+    import pyarrow.parquet as pq
+    import ray
+
+    model, path, table, _ = saved
+    source = tmp_path / "parquet"
+    source.mkdir()
+    sizes = [40, 55, 70, 85, 100, 50]   # uneven: a repartition would have split them into equal blocks
+    bounds = np.cumsum([0, *sizes])
+    for i in range(len(sizes)):
+        table.iloc[bounds[i]:bounds[i + 1]].to_parquet(source / f"part-{i}.parquet", index=False)
+    summary = assign_with_ray(path, source, tmp_path / "out", num_cpus=2, batch_size=30)
+    assert summary.rows_in == summary.rows_out == 400
+    assert sorted(pq.ParquetFile(f).metadata.num_rows for f in summary.files) == sorted(sizes)
+    file_of = {cid: i for i in range(len(sizes)) for cid in table["customer_id"].iloc[bounds[i]:bounds[i + 1]]}
+    for file in summary.files:   # every output file holds the customers of one input file
+        assert len({file_of[c] for c in pq.read_table(file)["customer_id"].to_pylist()}) == 1, file
+    scored = read_assigned(tmp_path / "out").sort_values("customer_id").reset_index(drop=True)
+    expected = model.assign(table.iloc[:400]).sort_values("customer_id").reset_index(drop=True)
+    np.testing.assert_array_equal(scored["segment_id"].to_numpy(), expected["segment_id"].to_numpy())
+    # the classic reader is asked for this read only: Ray's own setting is left as it was
+    assert ray.data.DataContext.get_current().use_datasource_v2 is True
+
+
+def test_ray_timings_read_ray_datas_statistics_and_never_fail():
+    from segmentation.act.scale import ray_timings
+
+    class Stats:  # the shape of Ray Data's DatasetStatsSummary, hand-made
+        def __init__(self, operators, parents=()):
+            self.operators_stats, self.parents = operators, list(parents)
+
+    def op(name, wall, cpu):
+        return type("Op", (), {"operator_name": name, "wall_time": type("S", (), {"sum": wall})(),
+                               "cpu_time": type("S", (), {"sum": cpu})()})()
+
+    read = Stats([op("ReadParquet", 0.5, 0.4)])
+    written = Stats([op("MapBatches(LabelBatch)", 8.0, 6.0), op("Write", 0.25, 0.2)], parents=[read])
+    dataset = type("Dataset", (), {"get_stats_summary": lambda self: written})()
+    assert ray_timings(dataset) == {"read busy": 0.5, "label busy": 8.0, "label cpu": 6.0, "write busy": 0.25}
+    assert ray_timings(object()) == {}   # no statistics: a diagnosis missing, not a failed run
+
+
 def test_local_engine_scores_a_folder_and_matches_the_model(saved, tmp_path):
     model, path, table, _ = saved
     folder = tmp_path / "parts"

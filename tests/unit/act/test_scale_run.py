@@ -73,6 +73,15 @@ def test_every_customer_is_labelled_on_ray_and_rows_in_equal_rows_out(ray_run, b
     assert "Segments fitted on a seeded sample of 600 of 2,000" in summary.summary_lines()[0]
 
 
+def test_the_summary_says_where_labelling_time_went(ray_run):
+    summary, _ = ray_run
+    parts = summary.ray_timings
+    assert {"ray start", "plan", "execute", "read busy", "label busy", "label cpu", "write busy"} <= set(parts)
+    assert all(v >= 0 for v in parts.values()) and parts["label busy"] > 0
+    # Ray was started for the run, planned and executed inside the labelling stage
+    assert parts["ray start"] + parts["plan"] + parts["execute"] <= summary.timings["label"]
+
+
 def test_the_sample_is_exported_exactly_as_the_single_process_run_of_those_customers(ray_run, base):
     summary, out = ray_run
     _, table = base
