@@ -69,7 +69,7 @@ def resolved_roles(dataset: io.Dataset, overrides: dict[str, str]) -> dict[str, 
 
 @st.cache_data(max_entries=16, show_spinner=False)
 def _resolved_roles(digest: str, overrides: tuple[tuple[str, str], ...], _table: pd.DataFrame) -> dict[str, str]:
-    return schema.resolve_roles(_table, dict(overrides))
+    return schema.resolve_roles(_table, dict(overrides), inferred=_infer_roles(digest, _table))
 
 
 def default_config(dataset: io.Dataset, overrides: dict[str, str], roles: dict[str, str] | None = None

@@ -23,6 +23,7 @@ import pandas as pd
 
 from segmentation.config import CleanConfig
 from segmentation.errors import ConfigError
+from segmentation.ingest.columnar import number_blocks
 from segmentation.understand.wording import capitalise, column_label, pretty_column, setting_label
 
 MISSING_CATEGORY = "(missing)"
@@ -109,15 +110,77 @@ def _skewness(values: pd.Series) -> float:
 
 
 def _outlier_share(values: pd.Series) -> float:
-    values = values.dropna()
+    return _outlier_share_of(values.dropna().to_numpy(dtype="float64"))
+
+
+def _outlier_share_of(values: np.ndarray) -> float:
+    """The share of ``values`` (no NaN) more than ``OUTLIER_IQR`` times the interquartile range beyond the quartiles."""
     if len(values) < 4:
         return 0.0
-    q1, q3 = np.percentile(values.to_numpy(), [25, 75])
+    q1, q3 = np.percentile(values, [25, 75])
     spread = q3 - q1
     if spread == 0:
         return 0.0
     outside = (values < q1 - OUTLIER_IQR * spread) | (values > q3 + OUTLIER_IQR * spread)
-    return float(outside.mean())
+    return float(np.count_nonzero(outside) / len(values))
+
+
+def _column_statistics(series: pd.Series, role: str) -> tuple[float, int, float, float]:
+    """Missing share, distinct values, and for a numeric role the skewness and outlier share of one column."""
+    missing = float(series.isna().mean()) if len(series) else 0.0
+    distinct = int(series.nunique(dropna=True))
+    skewness = outlier = float("nan")
+    if role == "numeric":
+        numbers = _as_numbers(series)
+        skewness = _skewness(numbers)
+        outlier = _outlier_share(numbers)
+    return missing, distinct, skewness, outlier
+
+
+def _number_statistics(table: pd.DataFrame, roles: Mapping[str, str]) -> dict[int, tuple[float, int, float, float]]:
+    """:func:`_column_statistics` of the plain number columns, by position, from blocks of many columns at once
+    (files with thousands of columns spent seconds in per-column pandas calls); unusual columns are left out."""
+    n_rows = len(table)
+    out: dict[int, tuple[float, int, float, float]] = {}
+    for block in number_blocks(table):
+        outside = _outside_counts(block.values, block.ordered) if n_rows >= 4 else None
+        for row, j in enumerate(block.positions):
+            if block.unusual[row]:
+                continue
+            count, distinct = int(block.count[row]), int(block.distinct[row])
+            skewness = outlier = float("nan")
+            if roles.get(table.columns[j], "") == "numeric":
+                values = block.values[row]
+                present = values if count == n_rows else values[~np.isnan(values)]
+                skewness = float("nan") if count < 3 or distinct < 2 else float(pd.Series(present).skew())
+                outlier = int(outside[row]) / n_rows if count == n_rows and outside is not None else (
+                    _outlier_share_of(present))
+            out[int(j)] = ((n_rows - count) / n_rows, distinct, skewness, outlier)
+    return out
+
+
+def _outside_counts(values: np.ndarray, ordered: np.ndarray) -> np.ndarray:
+    """Per row of ``values`` (rows sorted in ``ordered``), how many lie beyond the quartiles by more than
+    ``OUTLIER_IQR`` interquartile ranges, as :func:`_outlier_share_of` counts them (0 where the range is 0).
+    Read only for rows without NaN: quantiles of sorted rows need no partition (a tenth of the time)."""
+    q1, q3 = np.percentile(ordered, [25, 75], axis=1)
+    spread = q3 - q1
+    with np.errstate(invalid="ignore"):
+        beyond = (values < (q1 - OUTLIER_IQR * spread)[:, None]) | (values > (q3 + OUTLIER_IQR * spread)[:, None])
+    return np.where(spread == 0, 0, beyond.sum(axis=1))
+
+
+def _duplicate_rows(table: pd.DataFrame, first_columns: int = 32) -> int:
+    """How many rows are exact copies of an earlier row.
+
+    A wide table is first compared on its first columns: a row unlike every other row there copies none and
+    none copies it, so only the rows alike there are compared in full (comparing 10,000 columns took seconds)."""
+    if table.shape[1] > first_columns:
+        alike = _hashable(table.iloc[:, :first_columns]).duplicated(keep=False).to_numpy()
+        if not alike.any():
+            return 0
+        table = table.iloc[np.flatnonzero(alike)]
+    return int(_hashable(table).duplicated().sum())
 
 
 def _id_column(table: pd.DataFrame, roles: Mapping[str, str]) -> str | None:
@@ -144,16 +207,13 @@ def quality_report(table: pd.DataFrame, roles: Mapping[str, str]) -> QualityRepo
     n_rows = len(table)
     issues: list[QualityIssue] = []
     records = []
-    for column in table.columns:
-        series = table[column]
+    from_blocks = _number_statistics(table, roles) if table.columns.is_unique and n_rows else {}
+    for j, column in enumerate(table.columns):
         role = roles.get(column, "")
-        missing = float(series.isna().mean()) if n_rows else 0.0
-        distinct = int(series.nunique(dropna=True))
-        skewness = outlier = float("nan")
-        if role == "numeric":
-            numbers = _as_numbers(series)
-            skewness = _skewness(numbers)
-            outlier = _outlier_share(numbers)
+        if j in from_blocks:
+            missing, distinct, skewness, outlier = from_blocks[j]
+        else:
+            missing, distinct, skewness, outlier = _column_statistics(table[column], role)
         records.append((column, role, missing, distinct, skewness, outlier))
 
         if n_rows and missing == 1.0:
@@ -210,7 +270,7 @@ def quality_report(table: pd.DataFrame, roles: Mapping[str, str]) -> QualityRepo
                 )
             )
 
-    n_duplicate_rows = int(_hashable(table).duplicated().sum()) if n_rows else 0
+    n_duplicate_rows = _duplicate_rows(table) if n_rows else 0
     id_column = _id_column(table, roles)
     n_duplicate_ids = 0
     if id_column is not None:

@@ -73,10 +73,12 @@ def read_delimited(
         raise DataError(f"{name!r} has no header row with column names. Add one and upload again.") from exc
     width = len(header_fields)
 
-    body = _parse_fast(text, data, log.encoding, delimiter, width)
-    if body is None:
+    parsed = _parse_fast(text, data, log.encoding, delimiter, width)
+    arrow = None   # the columns as pyarrow strings, which the conversion reads without a copy per column
+    if parsed is None:
         body = _parse_exact(text, name, delimiter, width, log)
     else:
+        body, arrow = parsed
         log.rows_read = len(body)
     columns = clean_header(header_fields, log)
     body.columns = columns
@@ -93,6 +95,7 @@ def read_delimited(
     n_blank = int(all_blank.sum())
     if n_blank:
         body = body.loc[~all_blank].reset_index(drop=True)
+        arrow = None
         log.rows_read -= n_blank
         log.warnings.append(f"{n_blank:,} rows with only empty fields were skipped.")
 
@@ -102,8 +105,10 @@ def read_delimited(
             "Numbers use a decimal comma (e.g. '12,50' was read as 12.50). "
             "Set the decimal option to '.' if that is wrong."
         )
-    converted = convert_table(body, point, dayfirst, log)
-    table = pd.DataFrame(converted, index=pd.RangeIndex(len(body)))
+    converted = convert_table(body, point, dayfirst, log, arrow=arrow)
+    # Every column shares the body's index, so plain arrays need no alignment (10,000 Series cost a second).
+    table = pd.DataFrame({column: series.to_numpy() if isinstance(series.dtype, np.dtype) and series.dtype.kind in
+                          "biuf" else series for column, series in converted.items()}, index=pd.RangeIndex(len(body)))
     _warn_mojibake(table, data, log)
     return table, log
 
@@ -200,8 +205,10 @@ def _unclosed_quote_line(text: str) -> int | None:
     return opened if odd else None
 
 
-def _parse_fast(text: str, data: bytes, encoding: str | None, delimiter: str, width: int) -> pd.DataFrame | None:
-    """Parse with pyarrow's multi-threaded reader; None when any row is ragged (the exact parser then reports it)."""
+def _parse_fast(text: str, data: bytes, encoding: str | None, delimiter: str, width: int
+                ) -> tuple[pd.DataFrame, list[Any]] | None:
+    """Parse with pyarrow's multi-threaded reader: the table of strings and its columns as pyarrow large strings.
+    None when any row is ragged (the exact parser then reports it)."""
     import pyarrow as pa
     import pyarrow.csv as pacsv
 
@@ -246,7 +253,7 @@ def _parse_fast(text: str, data: bytes, encoding: str | None, delimiter: str, wi
     text = pd.StringDtype("pyarrow", na_value=np.nan)  # what .astype("str") gives
     frame = body.to_pandas(types_mapper={pa.large_string(): text}.get)
     frame.columns = range(width)
-    return frame
+    return frame, body.columns
 
 
 def _parse_exact(text: str, name: str, delimiter: str, width: int, log: LoadLog) -> pd.DataFrame:
@@ -319,7 +326,9 @@ def _parse_exact(text: str, name: str, delimiter: str, width: int, log: LoadLog)
 
 def _warn_mojibake(table: pd.DataFrame, data: bytes, log: LoadLog) -> None:
     """Warn about text columns that show UTF-8 read as another encoding, with advice on how to fix it."""
-    for column in table.columns:
+    for column, dtype in zip(table.columns, table.dtypes):
+        if isinstance(dtype, np.dtype) and dtype.kind in "biufcmM":
+            continue   # numbers and dates hold no text (a wide file has thousands of such columns)
         series = table[column]
         if not pd.api.types.is_string_dtype(series):
             continue

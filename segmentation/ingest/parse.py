@@ -9,6 +9,7 @@ is a number. Nothing is converted silently: every cell left unconverted is count
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -212,19 +213,23 @@ def parse_numbers(values: pd.Series, decimal: str) -> pd.Series:
     return pd.Series(result, index=values.index)
 
 
-def convert_table(body: pd.DataFrame, decimal: str, dayfirst: bool | None, log: LoadLog) -> dict[str, pd.Series]:
+def convert_table(body: pd.DataFrame, decimal: str, dayfirst: bool | None, log: LoadLog,
+                  arrow: Sequence[Any] | None = None) -> dict[str, pd.Series]:
     """Every column of ``body`` (raw strings) converted as :func:`convert_strings` does, in column order.
 
     Wide files hold thousands of columns of plain numbers; those that need no warning are recognised and cast in
     one vectorised pass over the whole table, since per-column work dominates on such files (a 10,000-column
     file spent most of its load time in it). Every other column goes through :func:`convert_strings`.
+    ``arrow``: the columns of ``body`` as pyarrow (large) strings, when the reader has them: taking them from
+    pandas costs a conversion per column.
     """
-    plain = _plain_number_columns(body, decimal)
+    plain = _plain_number_columns(body, decimal, arrow)
     return {column: plain[column] if column in plain else convert_strings(column, body[column], decimal, dayfirst,
                                                                           log) for column in body.columns}
 
 
-def _plain_number_columns(body: pd.DataFrame, decimal: str) -> dict[str, pd.Series]:
+def _plain_number_columns(body: pd.DataFrame, decimal: str, arrow: Sequence[Any] | None = None
+                          ) -> dict[str, pd.Series]:
     """The columns whose every cell is a plain number (as in :func:`parse_numbers`) and that
     :func:`convert_strings` would turn into numbers without a warning, already converted."""
     import pyarrow as pa
@@ -232,16 +237,16 @@ def _plain_number_columns(body: pd.DataFrame, decimal: str) -> dict[str, pd.Seri
 
     if body.empty or len(body.columns) < 2:
         return {}
-    chunks = [chunk for column in body.columns for chunk in _arrow_strings(body[column]).chunks]
-    cells = pa.chunked_array(chunks, type=pa.large_string())
+    strings = list(arrow) if arrow is not None else [_arrow_strings(body.iloc[:, j]) for j in range(body.shape[1])]
+    cells = pa.chunked_array([chunk for column in strings for chunk in column.chunks], type=pa.large_string())
     shape = (len(body.columns), len(body))
     pattern = _PLAIN_DOT if decimal == "." else _PLAIN_COMMA
     plain = np.asarray(pc.match_substring_regex(cells, f"^(?:{pattern})$").to_numpy(zero_copy_only=False))
     numeric = plain.reshape(shape).all(axis=1)
     if not numeric.any():
         return {}
-    chosen = pa.chunked_array([chunk for j in np.flatnonzero(numeric) for chunk in
-                               _arrow_strings(body[body.columns[j]]).chunks], type=pa.large_string())
+    chosen = pa.chunked_array([chunk for j in np.flatnonzero(numeric) for chunk in strings[j].chunks],
+                              type=pa.large_string())
     if decimal == ",":
         chosen = pc.replace_substring(chosen, ",", ".")
     values = np.asarray(pc.cast(chosen, pa.float64()).to_numpy(zero_copy_only=False)).reshape(-1, shape[1])
@@ -252,7 +257,7 @@ def _plain_number_columns(body: pd.DataFrame, decimal: str) -> dict[str, pd.Seri
         column, column_values = body.columns[j], values[row]
         if integral[row]:
             if looks_like_identifier(column) or float(np.abs(column_values).max()) >= 2**53 or bool(
-                    pc.any(pc.match_substring_regex(_arrow_strings(body[column]), r"^[+-]?0\d")).as_py()):
+                    pc.any(pc.match_substring_regex(strings[j], r"^[+-]?0\d")).as_py()):
                 continue  # text, perhaps with a warning: convert_strings decides and words it
             column_values = column_values.astype("int64")
         result[column] = pd.Series(column_values, index=body.index)

@@ -221,6 +221,15 @@ def _share(values: pd.Series, test: object) -> float:
     return float(np.mean([bool(test(v)) for v in values]))  # type: ignore[operator]
 
 
+def numbers_may_be_pii(column_name: str) -> bool:
+    """Whether :func:`detect_pii` may call a column of numbers under this header an identifier: only a phone,
+    card or account header does (numbers lose leading zeros and formatting, so the values alone never do)."""
+    return _header_kind(str(column_name)) in _NUMERIC_PII
+
+
+_NUMERIC_PII = ("phone", "card", "account")
+
+
 def detect_pii(series: pd.Series, column_name: str) -> str | None:
     """The kind of direct identifier a column holds ("email", "phone", "name", "address", "card", "account") or None.
 
@@ -237,7 +246,7 @@ def detect_pii(series: pd.Series, column_name: str) -> str | None:
         return None
     if pd.api.types.is_numeric_dtype(present):
         # Numbers lose leading zeros and formatting, so only a clear header makes them identifiers.
-        if hint in ("phone", "card", "account"):
+        if hint in _NUMERIC_PII:
             as_int = present.astype("float64")
             if bool((as_int.abs() >= 1e5).mean() >= 0.8):
                 return hint

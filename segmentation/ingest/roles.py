@@ -22,7 +22,8 @@ import pandas as pd
 from segmentation.common import ID_WORDS, name_tokens
 from segmentation.config import ROLES
 from segmentation.errors import ConfigError
-from segmentation.ingest.privacy import detect_pii
+from segmentation.ingest.columnar import NumberBlock, number_blocks
+from segmentation.ingest.privacy import detect_pii, numbers_may_be_pii
 from segmentation.understand.wording import readable_number
 
 _ID_TOKENS = ID_WORDS | {"key", "number", "no", "nr", "num", "ref", "reference"}
@@ -362,12 +363,52 @@ def infer_roles(table: pd.DataFrame) -> dict[str, ColumnRole]:
     Large tables are judged on an evenly spaced sample of 5,000 rows for word
     counts; uniqueness is always measured on the full column.
     """
-    return {str(column): _infer_one(table[column], str(column)) for column in table.columns}
+    decided: dict[int, ColumnRole] = {}
+    if table.columns.is_unique:
+        for block in number_blocks(table):
+            decided.update(_infer_number_block(table, block))
+    return {str(column): decided[j] if j in decided else _infer_one(table[column], str(column))
+            for j, column in enumerate(table.columns)}
 
 
-def resolve_roles(table: pd.DataFrame, overrides: Mapping[str, str] | None = None) -> dict[str, str]:
+def _infer_number_block(table: pd.DataFrame, block: NumberBlock) -> dict[int, ColumnRole]:
+    """The roles :func:`_infer_one` gives the common number columns of ``block``, read from the block's
+    statistics (wide files hold thousands of them); columns that may be identifiers, flags, special names or
+    otherwise unusual are left out, for :func:`_infer_one` to decide one by one."""
+    n = len(table)
+    decided: dict[int, ColumnRole] = {}
+    for row, j in enumerate(block.positions):
+        column = str(table.columns[j])
+        count, distinct = int(block.count[row]), int(block.distinct[row])
+        integral, low, high = bool(block.integral[row]), block.low[row], block.high[row]
+        if (block.unusual[row] or column in _RFM_SCORES or column in DESCRIBE_ONLY or numbers_may_be_pii(column)
+                or distinct == 2 or (integral and distinct == count)):
+            continue   # identifiers, row numbers, flags, roll-up columns: the per-column rules word them
+        if count == 0:
+            decided[j] = ColumnRole(column, "ignore", "Every value is empty.")
+        elif distinct == 1:
+            value = table.iat[int(block.first[row]), j]
+            decided[j] = ColumnRole(column, "ignore", (
+                f"Every row has the same value ({_fmt(value)}), so it tells customers apart not at all." if count == n
+                else f"Only one value ({_fmt(value)}) apart from {n - count:,} empty cells."))
+        elif integral and _is_person_id_name(column):
+            decided[j] = ColumnRole(
+                column, "id", f"Named like a customer identifier; {distinct:,} distinct values in {count:,} rows.")
+        elif integral and distinct <= 10:
+            decided[j] = ColumnRole(column, "numeric", f"Whole numbers with only {distinct} distinct values "
+                                                       f"({_fmt(low)}–{_fmt(high)}): read as a score or count.")
+        else:
+            decided[j] = ColumnRole(
+                column, "numeric", f"Numbers with {distinct:,} distinct values from {_fmt(low)} to {_fmt(high)}.")
+    return decided
+
+
+def resolve_roles(table: pd.DataFrame, overrides: Mapping[str, str] | None = None,
+                  inferred: Mapping[str, ColumnRole] | None = None) -> dict[str, str]:
     """Column -> role: the inferred role, replaced by the analyst's override where there is one.
 
+    ``inferred``: the table's roles from :func:`infer_roles`, when the caller already has them (they are
+    inferred here otherwise, which takes seconds on a file with thousands of columns).
     Raises :class:`ConfigError` when an override names a column the table does not
     have or a role outside ``config.ROLES``.
     """
@@ -383,7 +424,7 @@ def resolve_roles(table: pd.DataFrame, overrides: Mapping[str, str] | None = Non
             raise ConfigError(
                 f"The role of column {column!r} must be one of {', '.join(map(repr, ROLES))}. Got {role!r} instead."
             )
-    inferred = infer_roles(table)
+    inferred = infer_roles(table) if inferred is None else inferred
     return {column: overrides.get(column, inferred[column].role) for column in columns}
 
 
