@@ -397,25 +397,43 @@ def embed_texts(texts: Sequence[str], embedder: Embedder, cache: EmbeddingCache 
     if isinstance(embedder, TfidfEmbedder) or cache is None:
         vectors = embedder.embed(distinct, counted(on_progress, 0, len(distinct), len(distinct)))
     else:
-        keys = [text_key(t) for t in distinct]
-        found = cache.get_many(embedder.model_id, keys)
-        todo = [i for i, k in enumerate(keys) if k not in found]
-        done_before = len(keys) - len(todo)
-        if on_progress:
-            on_progress("embed", Progress(done_before, len(keys)))
-        # commit in slices so an interrupted run keeps what it already paid for
-        slice_size = 2048
-        for start in range(0, len(todo), slice_size):
-            part = todo[start:start + slice_size]
-            new = embedder.embed([distinct[i] for i in part],
-                                 counted(on_progress, done_before + start, len(part), len(keys)))
-            items = {keys[i]: new[j] for j, i in enumerate(part)}
-            cache.put_many(embedder.model_id, items)
-            found.update(items)
-        vectors = np.vstack([found[k] for k in keys]).astype(np.float32)
+        with _model_lock(embedder.model_id):
+            vectors = _embed_through_cache(distinct, embedder, cache, on_progress)
     index = {t: i for i, t in enumerate(distinct)}
     out = np.zeros((len(texts), vectors.shape[1]), dtype=np.float32)
     rows = [i for i, t in enumerate(texts) if t.strip()]
     out[rows] = vectors[[index[texts[i]] for i in rows]]
     return out
 
+
+_MODEL_LOCKS: dict[str, threading.Lock] = {}
+_MODEL_LOCKS_LOCK = threading.Lock()
+
+
+def _model_lock(model_id: str) -> threading.Lock:
+    """One lock per model in this process: two runs embedding with one model (the app's warm-up of the demo
+    and the analyst's first run, two browser tabs) take turns, so the second finds the first's vectors in the
+    cache instead of computing the same texts again on the same cores."""
+    with _MODEL_LOCKS_LOCK:
+        return _MODEL_LOCKS.setdefault(model_id, threading.Lock())
+
+
+def _embed_through_cache(distinct: list[str], embedder: Embedder, cache: EmbeddingCache,
+                         on_progress: ProgressFn | None) -> np.ndarray:
+    """Vectors of ``distinct`` texts: those in ``cache`` read, the others embedded and stored."""
+    keys = [text_key(t) for t in distinct]
+    found = cache.get_many(embedder.model_id, keys)
+    todo = [i for i, k in enumerate(keys) if k not in found]
+    done_before = len(keys) - len(todo)
+    if on_progress:
+        on_progress("embed", Progress(done_before, len(keys)))
+    # commit in slices so an interrupted run keeps what it already paid for
+    slice_size = 2048
+    for start in range(0, len(todo), slice_size):
+        part = todo[start:start + slice_size]
+        new = embedder.embed([distinct[i] for i in part],
+                             counted(on_progress, done_before + start, len(part), len(keys)))
+        items = {keys[i]: new[j] for j, i in enumerate(part)}
+        cache.put_many(embedder.model_id, items)
+        found.update(items)
+    return np.vstack([found[k] for k in keys]).astype(np.float32)

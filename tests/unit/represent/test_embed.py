@@ -1,4 +1,6 @@
 import os
+import threading
+import time
 
 import numpy as np
 import pytest
@@ -41,6 +43,28 @@ def test_disk_cache_means_a_second_run_never_re_embeds(tmp_path):
     again = CountingEmbedder()
     embed_texts(TEXTS + ["a new text"], again, cache)
     assert again.calls == 1
+
+
+def test_two_runs_embedding_the_same_texts_at_once_compute_them_once(tmp_path):
+    """The app's warm-up embedding the demo while the analyst's first run starts: the second waits for the
+    first's vectors instead of computing the same texts again on the same cores."""
+
+    class SlowEmbedder(CountingEmbedder):
+        def embed(self, texts, on_progress=None):
+            time.sleep(0.3)
+            return super().embed(texts, on_progress)
+
+    cache = EmbeddingCache(tmp_path / "e.sqlite")
+    first, second = SlowEmbedder(), SlowEmbedder()
+    results = {}
+    threads = [threading.Thread(target=lambda name, e: results.update({name: embed_texts(TEXTS, e, cache)}),
+                                args=(name, e)) for name, e in (("first", first), ("second", second))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert first.calls + second.calls == 6   # each distinct text once, by whichever run came first
+    np.testing.assert_array_equal(results["first"], results["second"])
 
 
 def test_empty_texts_get_zero_vectors_and_all_empty_is_refused(tmp_path):
