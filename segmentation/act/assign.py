@@ -39,6 +39,7 @@ from segmentation.act.model_file import (
 from segmentation.act.neighbours import (
     DEFAULT_NEIGHBOURS,
     REFERENCE_LIMIT,
+    RememberedQueries,
     nearest_index,
     neighbour_votes,
     run_reference,
@@ -53,6 +54,8 @@ from segmentation.represent.features import FeatureRecipe, transform_features
 from segmentation.understand.wording import join_words, model_label, pretty_column
 
 if TYPE_CHECKING:  # the model only reads a result; the pipeline is imported where a result is built
+    from sklearn.neighbors import NearestNeighbors
+
     from segmentation.pipeline import SegmentationResult
     from segmentation.represent.embed import EmbeddingCache
 
@@ -310,7 +313,8 @@ class SegmentModel:
 
         predicted = self.value_model is not None and any(c in table.columns for c in VALUE_COLUMNS)
         X = self.transform(table, embedding_cache, on_progress)
-        labels, confidence = self.vote(X, k)
+        queries = RememberedQueries(self.neighbour_index()) if themes and self.theme_names else None
+        labels, confidence = self.vote(X, k, index=queries)
         id_column = self.id_column
         if id_column is not None and id_column in table.columns:
             ids = table[id_column].astype("string").fillna("").to_numpy(dtype=object).astype(str)
@@ -326,7 +330,7 @@ class SegmentModel:
             "confidence": np.round(confidence, 4),
         })
         if themes and self.theme_names:   # theme_id as in customers.csv: 1, 2, … across the run, -1 for Unassigned
-            voted, theme_confidence = self.vote_themes(X, labels, k)
+            voted, theme_confidence = self.vote_themes(X, labels, k, index=queries)
             out["theme_id"] = np.where(voted < 0, -1, voted + 1).astype(np.int64)
             out["theme_name"] = [self.theme_names.get(int(t), f"Theme {t + 1}") if t >= 0 else NOISE_NAME
                                  for t in voted]
@@ -337,35 +341,43 @@ class SegmentModel:
                 out[column] = values.to_numpy(dtype="float64")
         return out
 
-    def _votes(self, X: np.ndarray, k: int | None, skip_exact: bool) -> tuple[np.ndarray, np.ndarray]:
+    def neighbour_index(self) -> NearestNeighbors:
+        """The search index over the reference customers, built once per model."""
+        if self._index is None:
+            object.__setattr__(self, "_index", nearest_index(self.arrays["reference_features"]))
+        return self._index
+
+    def _votes(self, X: np.ndarray, k: int | None, skip_exact: bool, index: Any = None
+               ) -> tuple[np.ndarray, np.ndarray]:
         reference = self.arrays["reference_features"]
         X = np.asarray(X, dtype=np.float32)
         if X.ndim != 2 or X.shape[1] != reference.shape[1]:
             raise DataError(f"Expected {reference.shape[1]} features per customer, got {X.shape[-1]}.")
-        if self._index is None:
-            object.__setattr__(self, "_index", nearest_index(reference))
-        return neighbour_votes(self._index, self.arrays["reference_labels"], X,
+        return neighbour_votes(index or self.neighbour_index(), self.arrays["reference_labels"], X,
                                int(k or self.manifest["assign"]["neighbours"]),
                                float(self.manifest["assign"]["distance_floor"]), skip_exact)
 
-    def vote(self, X: np.ndarray, k: int | None = None, skip_exact: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    def vote(self, X: np.ndarray, k: int | None = None, skip_exact: bool = False, index: Any = None
+             ) -> tuple[np.ndarray, np.ndarray]:
         """(labels, confidence) of blended rows ``X``: the winner of the vote of their nearest references and its
-        share (see ``neighbour_votes`` for ``skip_exact``)."""
-        segments, votes = self._votes(X, k, skip_exact)
+        share (see ``neighbour_votes`` for ``skip_exact``; ``index``: a ``RememberedQueries`` shared with
+        ``vote_themes``)."""
+        segments, votes = self._votes(X, k, skip_exact, index)
         if not len(votes):
             return np.zeros(0, dtype=np.int64), np.zeros(0)
         labels = segments[votes.argmax(axis=1)].astype(np.int64)
         return labels, vote_shares(segments, votes, labels)
 
     def vote_themes(self, X: np.ndarray, segments: np.ndarray, k: int | None = None, skip_exact: bool = False,
-                    given: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+                    given: np.ndarray | None = None, index: Any = None) -> tuple[np.ndarray, np.ndarray]:
         """(themes, confidence) of blended rows ``X`` in ``segments`` (from ``vote``): the closeness-weighted vote
         of their nearest references restricted to their own segment (``neighbours.theme_votes``; ``given``: the
         share of these themes instead). Theme -1 for a model without themes and for the Unassigned."""
         if "reference_themes" not in self.arrays:
             return np.full(len(X), -1, dtype=np.int64), np.zeros(len(X))
-        self._votes(X[:0], k, skip_exact)   # builds the neighbour index once
-        return theme_votes(self._index, self.arrays["reference_labels"], self.arrays["reference_themes"],
+        self._votes(X[:0], k, skip_exact)   # checks the number of features
+        return theme_votes(index or self.neighbour_index(), self.arrays["reference_labels"],
+                           self.arrays["reference_themes"],
                            np.asarray(X, dtype=np.float32), segments, int(k or self.manifest["assign"]["neighbours"]),
                            float(self.manifest["assign"]["distance_floor"]), skip_exact, given)
 

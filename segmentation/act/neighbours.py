@@ -16,6 +16,7 @@ A confidence of 1 means every near neighbour shares the segment; values near
 
 from __future__ import annotations
 
+import hashlib
 import math
 from typing import TYPE_CHECKING
 
@@ -40,6 +41,29 @@ _ASSIGN_CHUNK = 5_000
 
 
 # --------------------------------------------------------------------------- the vote
+class RememberedQueries:
+    """``index`` with its ``kneighbors`` answers remembered for the rows asked (up to ``max_rows`` rows), so the
+    theme vote that follows the segment vote on the same customers does not search the references again (the
+    search is nearly all of assigning's time). The answers are the index's own."""
+
+    def __init__(self, index: NearestNeighbors, max_rows: int = 200_000) -> None:
+        self.index = index
+        self.max_rows = max_rows
+        self._answers: dict[tuple, tuple[np.ndarray, np.ndarray]] = {}
+        self._rows = 0
+
+    def kneighbors(self, X: np.ndarray, n_neighbors: int) -> tuple[np.ndarray, np.ndarray]:
+        X = np.ascontiguousarray(X)
+        key = (int(n_neighbors), X.shape, str(X.dtype), hashlib.blake2b(X.tobytes(), digest_size=16).digest())
+        if key not in self._answers:
+            answer = self.index.kneighbors(X, n_neighbors=n_neighbors)
+            if self._rows + len(X) > self.max_rows:
+                return answer
+            self._answers[key] = answer
+            self._rows += len(X)
+        return self._answers[key]
+
+
 def neighbour_votes(index: NearestNeighbors, reference_labels: np.ndarray, X: np.ndarray, k: int, floor: float,
                     skip_exact: bool = False) -> tuple[np.ndarray, np.ndarray]:
     """(segments, votes): ``votes[i, j]`` is the closeness weight of ``X[i]``'s ``k`` nearest references

@@ -213,3 +213,25 @@ def test_the_assign_command_writes_each_customer_s_theme(themed, tmp_path, capsy
     expected = demo_model.assign(dataset.table.iloc[:60], themes=True)
     assert written["theme_id"].tolist() == expected["theme_id"].tolist()
     assert re.search(r"\d+ of the model's 10 themes received customers", capsys.readouterr().out)
+
+
+def test_assigning_segments_and_themes_searches_the_references_once(themed, monkeypatch):
+    """The theme vote reuses the segment vote's neighbours (the search is nearly all of assigning's time, e.g.
+    on each Ray worker); the answer is the same as with two searches."""
+    dataset, _, built = themed
+    model = load_model(built.to_bytes())
+    rows = dataset.table.head(700)
+    searched = []
+    index = model.neighbour_index()
+    real = index.kneighbors
+    monkeypatch.setattr(index, "kneighbors", lambda X, n_neighbors: searched.append(len(X)) or real(X, n_neighbors))
+    once = model.assign(rows, themes=True)
+    assert sum(searched) == len(rows)
+    searched.clear()
+    segments = model.assign(rows)
+    labels = segments["segment_id"].to_numpy() - 1
+    themes, confidence = model.vote_themes(model.transform(rows), np.where(labels < 0, -1, labels))
+    assert sum(searched) == 2 * len(rows)   # without the shared answers: a search for each vote
+    pd.testing.assert_frame_equal(once[segments.columns], segments)
+    assert (once["theme_id"].to_numpy() == np.where(themes < 0, -1, themes + 1)).all()
+    np.testing.assert_allclose(once["theme_confidence"], np.round(confidence, 4))
