@@ -255,7 +255,7 @@ def data_step(state: Studio) -> io.Dataset | None:
     chosen = state.choice("assign_data")
     dataset = cache.act_store("tables").get(chosen["digest"]) if chosen else None
     if dataset is not None:
-        st.caption(f"**{md(dataset.name)}** · {len(dataset.table):,} customers · {len(dataset.table.columns)} "
+        st.caption(f"**{md(dataset.name)}** · {len(dataset.table):,} customers · {len(dataset.table.columns):,} "
                    "columns")
     return dataset
 

@@ -31,7 +31,7 @@ def load_into_session(name: str, data: bytes, options: io.LoadOptions | None = N
         state.set_load_error(f"{name} could not be loaded. {error}")
         return False
     report = dataset.report
-    notice = f"Loaded {name}: {report.rows_kept:,} customers, {len(dataset.table.columns)} columns."
+    notice = f"Loaded {name}: {report.rows_kept:,} customers, {len(dataset.table.columns):,} columns."
     if ask:
         from .workspace_sync import place_upload
 

@@ -106,7 +106,7 @@ def dataset_switcher() -> None:
     current = state.links["dataset_id"]
     datasets = ws.project_datasets()
     ids = [d.id for d in datasets]
-    size = f"{len(dataset.table):,} rows · {len(dataset.table.columns)} columns"
+    size = f"{len(dataset.table):,} rows · {len(dataset.table.columns):,} columns"
     if len(datasets) < 2 or current not in ids:
         st.markdown(f"**{md(dataset.name)}**")
         st.caption(size)
@@ -153,7 +153,7 @@ def upload_question() -> None:
               "new": f"New project “{md(ws.project_name_for(dataset.name))}”"}
     with st.container(border=True, key="upload_question"):
         st.markdown(f"**Where should “{md(dataset.name)}” go?** {len(dataset.table):,} rows, "
-                    f"{len(dataset.table.columns)} columns.")
+                    f"{len(dataset.table.columns):,} columns.")
         choice = st.radio("Where the file goes", list(labels), index=1 if new_first else 0, format_func=labels.get,
                           key=f"upload_place_{dataset.digest[:12]}", horizontal=True, label_visibility="collapsed")
         st.caption(("It shares no column with this project's data, so a project of its own is suggested. "

@@ -161,6 +161,16 @@ def test_upload_through_the_file_uploader_replaces_the_dataset() -> None:
     assert "shop.csv · 4 rows" in at.sidebar.selectbox[1].options
 
 
+def test_a_wide_file_s_column_count_reads_with_a_thousands_separator_everywhere() -> None:
+    at = open_page(fresh(), "data")
+    header = "customer_id," + ",".join(f"f{i}" for i in range(1200))
+    rows = [f"C{r}," + ",".join(str((r * 7 + i) % 13) for i in range(1200)) for r in range(6)]
+    at.file_uploader(key="data_upload").set_value(("wide.csv", "\n".join([header, *rows]).encode(), "text/csv")).run()
+    assert_clean(at)
+    assert "1,201 columns" in plain(at.toast[0].value)
+    assert "6 rows · 1,201 columns" in plain("\n".join(c.value for c in at.sidebar.caption))
+
+
 def test_a_file_name_with_markdown_is_shown_as_written_in_the_toast_and_the_sidebar() -> None:
     at = open_page(fresh(), "data")
     name = "[click](http://x).csv"
