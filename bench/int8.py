@@ -38,6 +38,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+sys.path.insert(0, str(ROOT / "bench"))
+
+from embed import cosine  # noqa: E402  (bench/embed.py: the same agreement measure)
 
 DATA = ROOT.parent / "shared" / "data"
 REVIEWS = DATA / "womens_clothing_reviews" / "Womens Clothing E-Commerce Reviews.csv"
@@ -58,12 +61,6 @@ def text_sets(rows: int, calibration: int, seed: int = 0) -> tuple[dict[str, lis
     calibrate_on = held_out[:half] + train[:calibration - half]
     validate_on = held_out[half:half + 50] + train[calibration - half:calibration - half + 50]
     return evaluation, calibrate_on, validate_on
-
-
-def cosine(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    a = a / np.linalg.norm(a, axis=1, keepdims=True)
-    b = b / np.linalg.norm(b, axis=1, keepdims=True)
-    return (a * b).sum(1)
 
 
 def main() -> None:
