@@ -146,6 +146,16 @@ def name_figures(result) -> dict[str, object]:
             "portraits": [p.portrait for p in named]}
 
 
+def base_config(spec, seed: int) -> RunConfig:
+    """The run settings every quality measure starts from: the set's text embedded with the default model, its
+    label as the known groups, UMAP to 5 dimensions, seeded."""
+    roles = [(c, "text") for c in spec.text_columns] + [(spec.label, "label")] + [(c, "numeric") for c in spec.numeric]
+    return RunConfig(roles=RolesConfig(tuple(roles)), clean=CleanConfig(drop_duplicates=False),
+                     text=TextConfig(columns=spec.text_columns, model=DEFAULT_MODEL), blend=BlendConfig(1.0),
+                     reduce=ReduceConfig(method="umap", n_components=5, n_neighbors=15, map_method="pca"),
+                     random_state=seed)
+
+
 def bench_set(spec: LabelledSet, data: Path, max_rows: int, seed: int, resamples: int, fine: bool,
               names_only: bool = False) -> pd.DataFrame:
     from segmentation.choose.search import auto_segment
@@ -156,11 +166,7 @@ def bench_set(spec: LabelledSet, data: Path, max_rows: int, seed: int, resamples
     sampled = f"a seeded sample of {len(table):,} of {available:,} rows" if available > len(table) else \
         f"all {len(table):,} rows"
     print(f"\n== {spec.name}: {sampled}, {truth_k} known groups in {spec.label!r}", flush=True)
-    roles = [(c, "text") for c in spec.text_columns] + [(spec.label, "label")] + [(c, "numeric") for c in spec.numeric]
-    base = RunConfig(roles=RolesConfig(tuple(roles)), clean=CleanConfig(drop_duplicates=False),
-                     text=TextConfig(columns=spec.text_columns, model=DEFAULT_MODEL), blend=BlendConfig(1.0),
-                     reduce=ReduceConfig(method="umap", n_components=5, n_neighbors=15, map_method="pca"),
-                     random_state=seed)
+    base = base_config(spec, seed)
 
     start = time.perf_counter()
     first = run(table, base)  # embeds (disk-cached) and reduces once; the rest reuse it
@@ -244,11 +250,7 @@ def theme_set(spec: LabelledSet, data: Path, max_rows: int, seed: int, resamples
     table, available = load(spec, data, max_rows, seed)
     truth_k = table[spec.label].nunique()
     print(f"\n== {spec.name}: {len(table):,} of {available:,} rows, {truth_k} known groups", flush=True)
-    roles = [(c, "text") for c in spec.text_columns] + [(spec.label, "label")] + [(c, "numeric") for c in spec.numeric]
-    base = RunConfig(roles=RolesConfig(tuple(roles)), clean=CleanConfig(drop_duplicates=False),
-                     text=TextConfig(columns=spec.text_columns, model=DEFAULT_MODEL), blend=BlendConfig(1.0),
-                     reduce=ReduceConfig(method="umap", n_components=5, n_neighbors=15, map_method="pca"),
-                     random_state=seed)
+    base = base_config(spec, seed)
     first = run(table, base)
     truth = first.table[spec.label].astype(str).to_numpy()
     result, board = auto_segment(table, base, stability_resamples=resamples)

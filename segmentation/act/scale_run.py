@@ -216,11 +216,10 @@ def run_with_ray(input_path: str | os.PathLike, out_dir: str | os.PathLike,
     timings["fit"] = time.perf_counter() - clock
 
     clock = time.perf_counter()
-    ray_timings: dict[str, float] = {}
-    worker_count = _label_on_ray(files, kind, columns, out / "customers", model.to_bytes(), known,
-                                 [] if include_pii else [c for c in pii if c in columns],
-                                 [] if include_pii else [c for c in text if c in columns],
-                                 address, num_cpus, workers, partitions, batch_size, ray_timings)
+    worker_count, ray_timings = _label_on_ray(files, kind, columns, out / "customers", model.to_bytes(), known,
+                                              [] if include_pii else [c for c in pii if c in columns],
+                                              [] if include_pii else [c for c in text if c in columns],
+                                              address, num_cpus, workers, partitions, batch_size)
     timings["label"] = time.perf_counter() - clock
     rows_out, written = _parquet_rows(out / "customers")
     if rows_out != rows_in:
@@ -232,13 +231,11 @@ def run_with_ray(input_path: str | os.PathLike, out_dir: str | os.PathLike,
 
 def _label_on_ray(files: list[Path], kind: str, columns: list[str], out: Path, model_bytes: bytes,
                   known: pd.DataFrame, leave_out: list[str], mask: list[str], address: str | None, num_cpus: int,
-                  workers: int | None, partitions: int | None, batch_size: int,
-                  ray_timings: dict[str, float] | None = None) -> int:
+                  workers: int | None, partitions: int | None, batch_size: int) -> tuple[int, dict[str, float]]:
+    """(workers used, where labelling's time went: ``scale.map_on_ray``'s timings)."""
     workers = max(1, int(workers or num_cpus))
     found = map_on_ray(files, kind, columns, out, LabelBatch,
                        {"model_bytes": model_bytes, "known": known, "leave_out": leave_out, "mask": mask,
                         "environment": worker_runtime_env()["env_vars"]},
                        address, num_cpus, workers, partitions, batch_size)
-    if ray_timings is not None:
-        ray_timings.update(found)
-    return workers
+    return workers, found

@@ -157,16 +157,7 @@ def _infer_one(series: pd.Series, column: str) -> ColumnRole:
                                               "and in exports, but does not drive them.")
     distinct = int(present.nunique())
     if distinct == 1:
-        value = present.iloc[0]
-        if len(present) == n:
-            return ColumnRole(
-                column,
-                "ignore",
-                f"Every row has the same value ({_fmt(value)}), so it tells customers apart not at all.",
-            )
-        return ColumnRole(
-            column, "ignore", f"Only one value ({_fmt(value)}) apart from {n - len(present):,} empty cells."
-        )
+        return _constant_role(column, present.iloc[0], n, len(present))
     kind = detect_pii(series, column)
     if kind is not None:
         return ColumnRole(
@@ -206,6 +197,26 @@ def _row_number_reason(values: np.ndarray, column: str, n: int) -> str | None:
     return None
 
 
+def _constant_role(column: str, value: object, n: int, count: int) -> ColumnRole:
+    """A column with one value in its ``count`` filled cells of ``n``: nothing to tell customers apart by."""
+    if count == n:
+        return ColumnRole(column, "ignore",
+                          f"Every row has the same value ({_fmt(value)}), so it tells customers apart not at all.")
+    return ColumnRole(column, "ignore", f"Only one value ({_fmt(value)}) apart from {n - count:,} empty cells.")
+
+
+def _measure_role(column: str, integral: bool, distinct: int, count: int, low: float, high: float) -> ColumnRole:
+    """A number column that is no row number and no yes/no flag: an identifier by its name, a score or count,
+    or a measure. One wording for the per-column rules and the block of a wide file."""
+    if integral and _is_person_id_name(column):
+        return ColumnRole(column, "id",
+                          f"Named like a customer identifier; {distinct:,} distinct values in {count:,} rows.")
+    if integral and distinct <= 10:
+        return ColumnRole(column, "numeric", f"Whole numbers with only {distinct} distinct values "
+                                             f"({_fmt(low)}–{_fmt(high)}): read as a score or count.")
+    return ColumnRole(column, "numeric", f"Numbers with {distinct:,} distinct values from {_fmt(low)} to {_fmt(high)}.")
+
+
 def _infer_numeric(present: pd.Series, column: str, n: int, distinct: int) -> ColumnRole:
     values = present.to_numpy(dtype="float64")
     integral = bool(np.all(np.mod(values, 1) == 0))
@@ -222,11 +233,9 @@ def _infer_numeric(present: pd.Series, column: str, n: int, distinct: int) -> Co
             "id",
             f"Consecutive whole numbers ({_fmt(values.min())}, {_fmt(values.min() + 1)}, …): a row number.",
         )
-    if integral and _is_person_id_name(column):
-        return ColumnRole(
-            column, "id", f"Named like a customer identifier; {distinct:,} distinct values in {len(present):,} rows."
-        )
     low, high = values.min(), values.max()
+    if integral and _is_person_id_name(column):
+        return _measure_role(column, integral, distinct, len(present), low, high)
     if consecutive:
         return ColumnRole(
             column,
@@ -237,13 +246,7 @@ def _infer_numeric(present: pd.Series, column: str, n: int, distinct: int) -> Co
     if distinct == 2:
         a, b = np.unique(values)[:2]
         return ColumnRole(column, "categorical", f"Only two values ({_fmt(a)} and {_fmt(b)}): a yes/no flag.")
-    if integral and distinct <= 10:
-        return ColumnRole(
-            column,
-            "numeric",
-            f"Whole numbers with only {distinct} distinct values ({_fmt(low)}–{_fmt(high)}): read as a score or count.",
-        )
-    return ColumnRole(column, "numeric", f"Numbers with {distinct:,} distinct values from {_fmt(low)} to {_fmt(high)}.")
+    return _measure_role(column, integral, distinct, len(present), low, high)
 
 
 def _infer_strings(present: pd.Series, column: str, n: int, distinct: int) -> ColumnRole:
@@ -387,19 +390,9 @@ def _infer_number_block(table: pd.DataFrame, block: NumberBlock) -> dict[int, Co
         if count == 0:
             decided[j] = ColumnRole(column, "ignore", "Every value is empty.")
         elif distinct == 1:
-            value = table.iat[int(block.first[row]), j]
-            decided[j] = ColumnRole(column, "ignore", (
-                f"Every row has the same value ({_fmt(value)}), so it tells customers apart not at all." if count == n
-                else f"Only one value ({_fmt(value)}) apart from {n - count:,} empty cells."))
-        elif integral and _is_person_id_name(column):
-            decided[j] = ColumnRole(
-                column, "id", f"Named like a customer identifier; {distinct:,} distinct values in {count:,} rows.")
-        elif integral and distinct <= 10:
-            decided[j] = ColumnRole(column, "numeric", f"Whole numbers with only {distinct} distinct values "
-                                                       f"({_fmt(low)}–{_fmt(high)}): read as a score or count.")
+            decided[j] = _constant_role(column, table.iat[int(block.first[row]), j], n, count)
         else:
-            decided[j] = ColumnRole(
-                column, "numeric", f"Numbers with {distinct:,} distinct values from {_fmt(low)} to {_fmt(high)}.")
+            decided[j] = _measure_role(column, integral, distinct, count, low, high)
     return decided
 
 

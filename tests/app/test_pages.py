@@ -98,6 +98,26 @@ def run_fast_segmentation(at: AppTest, **params: int) -> AppTest:
     return at
 
 
+
+def upload(at: AppTest, name: str, content: bytes) -> AppTest:
+    """Load ``content`` as the file ``name`` through the Data page's uploader."""
+    open_page(at, "data")
+    at.file_uploader(key="data_upload").set_value((name, content, "text/csv")).run()
+    assert_clean(at)
+    return at
+
+
+def run_kmeans(at: AppTest, n_clusters: int = 3) -> AppTest:
+    """k-means with PCA on whatever is loaded (the data may have no text: no model to choose)."""
+    open_page(at, "segment")
+    at.selectbox(key="seg_reduce").set_value("pca")
+    at.selectbox(key="seg_map").set_value("pca")
+    at.number_input(key="seg_param_kmeans_n_clusters").set_value(n_clusters)
+    at.button(key="seg_run").click().run()
+    assert_clean(at)
+    assert re.search(r"Current run: Run \d+", texts(at))
+    return at
+
 @pytest.fixture()
 def segmented() -> AppTest:
     """An app session with the demo data loaded and one fast k-means run (4 segments)."""

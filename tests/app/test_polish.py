@@ -8,7 +8,6 @@ from __future__ import annotations
 import re
 
 import numpy as np
-from streamlit.testing.v1 import AppTest
 
 from tests.app.test_orders import classic_log
 from tests.app.test_pages import (
@@ -18,28 +17,11 @@ from tests.app.test_pages import (
     open_page,
     plain,
     run_fast_segmentation,
+    run_kmeans,
     state,
     texts,
+    upload,
 )
-
-
-def upload(at: AppTest, name: str, content: bytes) -> AppTest:
-    open_page(at, "data")
-    at.file_uploader(key="data_upload").set_value((name, content, "text/csv")).run()
-    assert_clean(at)
-    return at
-
-
-def run_kmeans(at: AppTest, n_clusters: int = 3) -> AppTest:
-    """k-means with PCA on whatever is loaded (the data may have no text: no model to choose)."""
-    open_page(at, "segment")
-    at.selectbox(key="seg_reduce").set_value("pca")
-    at.selectbox(key="seg_map").set_value("pca")
-    at.number_input(key="seg_param_kmeans_n_clusters").set_value(n_clusters)
-    at.button(key="seg_run").click().run()
-    assert_clean(at)
-    assert re.search(r"Current run: Run \d+", texts(at))
-    return at
 
 
 def keys(items) -> set[str]:

@@ -11,7 +11,17 @@ from streamlit.testing.v1 import AppTest
 
 from segmentation.act.tables import result_tags
 from segmentation.plots.map import find_customers
-from tests.app.test_pages import assert_clean, fresh, load_demo, open_page, plain, run_fast_segmentation, state
+from tests.app.test_pages import (
+    assert_clean,
+    fresh,
+    load_demo,
+    open_page,
+    plain,
+    run_fast_segmentation,
+    run_kmeans,
+    state,
+    upload,
+)
 from ui.state import Studio
 
 
@@ -28,25 +38,8 @@ def channel_file(n: int = 60) -> bytes:
     return table.to_csv(index=False).encode()
 
 
-def upload(at: AppTest, name: str, data: bytes) -> AppTest:
-    open_page(at, "data")
-    at.file_uploader(key="data_upload").set_value((name, data, "text/csv")).run()
-    assert_clean(at)
-    return at
-
-
-def segment_structured(at: AppTest, n_clusters: int) -> AppTest:
-    open_page(at, "segment")
-    at.selectbox(key="seg_reduce").set_value("pca")
-    at.selectbox(key="seg_map").set_value("pca")
-    at.number_input(key="seg_param_kmeans_n_clusters").set_value(n_clusters)
-    at.button(key="seg_run").click().run()
-    assert_clean(at)
-    return at
-
-
 def test_segments_that_copy_a_column_offer_a_run_without_it() -> None:
-    at = segment_structured(upload(fresh(), "channels.csv", channel_file()), n_clusters=3)
+    at = run_kmeans(upload(fresh(), "channels.csv", channel_file()), n_clusters=3)
     first = state(at, "current_run")
     open_page(at, "quality")
     warnings = [plain(w.value) for w in at.warning]

@@ -286,12 +286,16 @@ def load_demo(page, base_url: str) -> None:
     page.locator('[data-testid="stSidebar"]').get_by_text("2,000 rows · 15 columns").wait_for()
 
 
-def run_fast_segmentation(page) -> None:
-    """On the Segment page, pick TF-IDF + PCA + PCA map and run: the quick path for browser tests."""
+def run_fast_segmentation(page, text: bool = True) -> None:
+    """On the Segment page, pick TF-IDF (``text``: the data has a text column, so a model to choose) + PCA + PCA
+    map and run: the quick path for browser tests."""
     nav(page, "Segment")
-    choose(page, "seg_model", "TF-IDF (fast)")
+    if text:
+        choose(page, "seg_model", "TF-IDF (fast)")
     choose(page, "seg_reduce", "PCA (fast, linear)")
+    wait_for_app(page)
     choose(page, "seg_map", "PCA (fast)")
+    wait_for_app(page)
     page.locator(".st-key-seg_run button").click()
     page.get_by_text(re.compile(r"Current run: Run \d+")).first.wait_for(timeout=300_000)
     wait_for_app(page)

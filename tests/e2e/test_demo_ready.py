@@ -9,12 +9,11 @@ from a customer file of its own).
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 import pandas as pd
 
-from tests.e2e.conftest import choose, goto, nav, run_fast_segmentation, shot, wait_for_app
+from tests.e2e.conftest import goto, nav, run_fast_segmentation, shot, wait_for_app
 
 MALL = Path(__file__).resolve().parents[3] / "shared" / "data" / "mall_customers" / "Mall_Customers.csv"
 
@@ -91,12 +90,7 @@ def test_assign_offers_the_demo_customers_only_against_the_demo_segments(app_ser
     page.locator('input[type="file"]').first.set_input_files(str(MALL))
     wait_for_app(page, timeout=120_000)
     page.get_by_text("Mall_Customers.csv").first.wait_for()
-    nav(page, "Segment")
-    choose(page, "seg_reduce", "PCA (fast, linear)")
-    choose(page, "seg_map", "PCA (fast)")
-    page.locator(".st-key-seg_run button").click()
-    page.get_by_text(re.compile(r"Current run: Run \d+")).first.wait_for(timeout=300_000)
-    wait_for_app(page)
+    run_fast_segmentation(page, text=False)
     nav(page, "Assign")
     page.get_by_text("2 · The customers to assign").first.wait_for()
     assert page.locator(".st-key-assign_demo").count() == 0

@@ -11,7 +11,7 @@ import re
 from pathlib import Path
 
 from tests.app.test_orders import classic_log
-from tests.e2e.conftest import choose, goto, nav, shot, wait_for_app
+from tests.e2e.conftest import choose, goto, nav, run_fast_segmentation, shot, wait_for_app
 
 SMALL = {"width": 1280, "height": 720}
 LOG_NAME = "online_retail_december_orders_30k.csv"
@@ -89,14 +89,7 @@ def test_the_map_of_a_small_base_says_all_customers_are_drawn(app_server: str, p
     nav(page, "Data")
     page.get_by_role("button", name=re.compile(r"Roll up 46 order lines")).click()
     wait_for_app(page)
-    nav(page, "Segment")
-    choose(page, "seg_reduce", "PCA (fast, linear)")
-    wait_for_app(page)
-    choose(page, "seg_map", "PCA (fast)")
-    wait_for_app(page)
-    page.locator(".st-key-seg_run button").click()
-    page.get_by_text(re.compile(r"Current run: Run \d+")).first.wait_for(timeout=120_000)
-    wait_for_app(page)
+    run_fast_segmentation(page, text=False)
     nav(page, "Map")
     page.locator('[data-testid="stPlotlyChart"]').first.wait_for()
     # before: a disabled "Points drawn" slider with its knob at the left, reading like zero

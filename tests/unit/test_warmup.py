@@ -94,7 +94,7 @@ def test_the_steps_are_warmed_in_the_order_the_analyst_needs_them():
 
 def test_the_demo_step_skips_a_demo_whose_texts_are_cached(monkeypatch):
     ran = []
-    monkeypatch.setattr(warmup, "demo_is_cached", lambda: True)
+    monkeypatch.setattr(warmup, "demo_is_cached", lambda demo=None: True)
     monkeypatch.setattr("segmentation.pipeline.run", lambda *a, **k: ran.append("run"))
     warmup.warm_demo()
     assert ran == []
@@ -104,7 +104,7 @@ def test_the_demo_step_segments_the_demo_with_its_default_settings_and_a_private
     from segmentation import pipeline
 
     seen = {}
-    monkeypatch.setattr(warmup, "demo_is_cached", lambda: False)
+    monkeypatch.setattr(warmup, "demo_is_cached", lambda demo=None: False)
     monkeypatch.setattr(pipeline, "run", lambda table, config, cache: seen.update(rows=len(table), config=config,
                                                                                    cache=cache))
     warmup.warm_demo()

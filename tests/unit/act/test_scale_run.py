@@ -169,7 +169,7 @@ def test_a_short_output_is_an_error_not_a_silent_loss(base, tmp_path, monkeypatc
 
     def lose_rows(files, kind, columns, out, *rest):
         table.iloc[:5].to_parquet(out / "part.parquet")
-        return 2
+        return 2, {}
 
     monkeypatch.setattr(scale_run, "_label_on_ray", lose_rows)
     with pytest.raises(DataError, match=r"2,000 customers were read but 5 written"):
