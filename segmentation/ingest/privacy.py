@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 import re
+import unicodedata
 from collections.abc import Mapping, Sequence
 
 import numpy as np
@@ -135,8 +136,34 @@ _NOT_PERSON = {
 }
 
 
+_HEADER_WORDS = {
+    # Spanish, French, German, Italian, Portuguese header words read as their English counterparts (accents
+    # are dropped first), so "teléfono", "Telefonnummer" and "correo" are recognised like "phone" and "email"
+    **dict.fromkeys(("telefono", "telefon", "telephone", "telefone", "telefonnummer", "movil", "movel", "handy",
+                     "cellulare", "celular", "tlf", "telf"), "phone"),
+    **dict.fromkeys(("correo", "courriel", "emailadresse"), "email"),
+    **dict.fromkeys(("nombre", "nom", "nome"), "name"),
+    **dict.fromkeys(("apellido", "apellidos", "nachname", "cognome", "sobrenome", "familienname"), "surname"),
+    **dict.fromkeys(("vorname", "prenom"), "firstname"),
+    **dict.fromkeys(("completo", "completa", "complet", "complete", "vollstandiger"), "full"),
+    **dict.fromkeys(("direccion", "domicilio", "adresse", "indirizzo", "endereco", "anschrift", "strasse",
+                     "calle", "rue"), "address"),
+    **dict.fromkeys(("cuenta", "konto", "compte", "conto", "conta"), "account"),
+    **dict.fromkeys(("kontonummer", "kontonr"), "account number"),
+    **dict.fromkeys(("tarjeta", "karte", "kreditkarte", "carte", "carta", "cartao"), "card"),
+    **dict.fromkeys(("numero", "nummer", "num"), "number"),
+    **dict.fromkeys(("cliente", "kunde", "kunden"), "customer"),
+}
+
+
+def _header_tokens(column_name: str) -> list[str]:
+    """``name_tokens`` without accents, other languages' header words read in English (``_HEADER_WORDS``)."""
+    plain = unicodedata.normalize("NFKD", str(column_name)).encode("ascii", "ignore").decode()
+    return [word for t in name_tokens(plain) for word in _HEADER_WORDS.get(t, t).split()]
+
+
 def _header_kind(column_name: str) -> str | None:
-    tokens = name_tokens(column_name)
+    tokens = _header_tokens(column_name)
     joined = "".join(tokens)
     token_set = set(tokens)
     if "email" in joined or "mail" in token_set:

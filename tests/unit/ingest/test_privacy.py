@@ -139,3 +139,28 @@ def test_mask_frame_masks_pii_and_free_text_only() -> None:
     assert pd.isna(shown["comment"].iloc[1])
     assert shown["plan"].tolist() == ["basic", "pro"]
     assert table["email"].iloc[0] == "ann@example.com"  # the input is not changed
+
+
+@pytest.mark.parametrize(("header", "values", "kind"), [
+    ("teléfono", ["612 345 678", "699 111 222", "655 432 109", "611 000 123"], "phone"),
+    ("Telefonnummer", ["0151 2345678", "0160 9876543", "0171 1234567", "0176 7654321"], "phone"),
+    ("correo", ["ana@ejemplo.es", "luis@correo.es", "eva@mail.com", "pau@web.es"], "email"),
+    ("Nombre completo", ["Ana García", "Luis Pérez", "Eva Martín", "Pau Soler"], "name"),
+    ("prénom", ["Camille", "Hugo", "Léa", "Louis"], "name"),
+    ("Dirección", ["Calle Mayor 5, Madrid", "Avenida del Sol 12", "Calle Luna 3", "Plaza España 1"], "address"),
+])
+def test_other_languages_headers_are_recognised_like_their_english_counterparts(header, values, kind):
+    assert detect_pii(pd.Series(values * 5), header) == kind
+
+
+def test_a_spanish_phone_column_of_plain_numbers_is_personal_data_in_a_wide_file_too():
+    from segmentation.ingest.roles import infer_roles
+
+    rng = np.random.default_rng(0)
+    table = pd.DataFrame({f"medida_{i}": rng.normal(size=60).round(2) for i in range(40)})   # the block path
+    table["telefono"] = rng.integers(600_000_000, 699_999_999, 60)
+    table["nombre_producto"] = ["Vestido", "Camisa", "Falda"] * 20
+    roles = infer_roles(table)
+    assert roles["telefono"].role == "pii" and roles["telefono"].pii_kind == "phone"
+    assert roles["nombre_producto"].role != "pii"   # "the product's name" is not a person's
+    assert roles["medida_0"].role == "numeric"
