@@ -32,7 +32,7 @@ help:
 	@echo "make bench      how to run the benchmarks"
 	@echo "make demo-data  regenerate the demo data set in assets/"
 
-setup: $(STAMP)
+setup: $(STAMP) $(WARM_STAMP)
 
 $(VPY):
 	$(PYTHON) -m venv $(VENV)
@@ -40,22 +40,25 @@ $(VPY):
 # Re-install only when a requirements file is newer than the stamp.
 # The tests need everything (browser driver, Ray for the scale-out scoring tests);
 # the app itself needs only requirements.txt.
-# Once per machine after installing: the model's export, the embedding calibration, UMAP's compiled code and
-# the demo's embeddings, so the first demo run does not wait for them (never fails the install).
-WARM_UP = mkdir -p "$(RUN_NUMBA_CACHE)" && $(RUN_ENV) $(VPY) -m segmentation.warmup
-
 $(STAMP): $(REQS) | $(VPY)
 	$(VPY) -m pip install -r requirements-dev.txt
-	-$(WARM_UP)
 	touch $@
 
 APP_STAMP := $(VENV)/.app-stamp
 $(APP_STAMP): requirements.txt | $(VPY)
 	$(VPY) -m pip install -r requirements.txt
-	-$(WARM_UP)
 	touch $@
 
-run: $(APP_STAMP)
+# Once per machine after installing, and again when the packages, the warm-up or the demo data change: the
+# model's export, the embedding calibration, UMAP's compiled code and the demo's embeddings, so the first demo
+# run does not wait for them (never fails the install).
+WARM_STAMP := $(VENV)/.warm-stamp
+$(WARM_STAMP): requirements.txt segmentation/warmup.py assets/demo_customers.csv | $(VPY)
+	mkdir -p "$(RUN_NUMBA_CACHE)"
+	-$(RUN_ENV) $(VPY) -m segmentation.warmup
+	touch $@
+
+run: $(APP_STAMP) $(WARM_STAMP)
 	mkdir -p "$(RUN_NUMBA_CACHE)"
 	$(RUN_ENV) $(VENV)/bin/streamlit run app.py --server.port 8501 --server.address localhost
 
